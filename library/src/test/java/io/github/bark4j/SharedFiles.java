@@ -1,0 +1,28 @@
+package io.github.bark4j;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Locates the read-only fixtures and voices that sit beside the checkout in {@code ../shared}. */
+final class SharedFiles {
+    private SharedFiles() {}
+
+    static Path shared() {
+        String prop = System.getProperty("bark4j.shared");
+        Path p = prop != null ? Path.of(prop) : Path.of("..", "shared");
+        p = p.toAbsolutePath().normalize();
+        if (!Files.isDirectory(p)) {
+            throw new IllegalStateException("Test data folder not found at " + p
+                    + " (set -Dbark4j.shared=/path/to/shared)");
+        }
+        return p;
+    }
+
+    static Path tinyBark() {
+        return shared().resolve("fixtures/tiny-bark");
+    }
+
+    static Path voice(String name) {
+        return shared().resolve("voices").resolve(name + ".npz");
+    }
+}
