@@ -1,0 +1,38 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Scaled dot-product attention over heads: q (B, heads, Tq, hd), k and v (B, heads, Tk, hd) → (B,
+ * heads, Tq, hd). A causal kernel aligns the mask bottom-right: query i sees keys 0..Tk-Tq+i, which is
+ * what decoding with a KV cache needs.
+ */
+interface AttentionKernel {
+
+    NDArray attend(NDArray q, NDArray k, NDArray v, boolean causal);
+
+    /** The reference: explicit scores, additive −∞ mask, softmax, weighted sum. */
+    AttentionKernel EAGER = (q, k, v, causal) -> {
+        long tq = q.getShape().get(2);
+        long tk = k.getShape().get(2);
+        double scale = 1.0 / Math.sqrt(q.getShape().get(3));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(scale);
+        if (causal && tq > 1) {
+            scores = scores.addi(causalMask(q, (int) tq, (int) tk));
+        }
+        return scores.softmax(-1).matMul(v);
+    };
+
+    /** Additive mask (Tq, Tk): 0 where query i may see key j (j ≤ Tk − Tq + i), −∞ elsewhere. */
+    static NDArray causalMask(NDArray like, int tq, int tk) {
+        float[] mask = new float[tq * tk];
+        int offset = tk - tq;
+        for (int i = 0; i < tq; i++) {
+            for (int j = offset + i + 1; j < tk; j++) {
+                mask[i * tk + j] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        NDArray m = like.getManager().create(mask, new ai.djl.ndarray.types.Shape(tq, tk));
+        return m.getDataType() == like.getDataType() ? m : m.toType(like.getDataType(), false);
+    }
+}

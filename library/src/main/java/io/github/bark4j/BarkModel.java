@@ -1,0 +1,124 @@
+package io.github.bark4j;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * A loaded Bark model: architecture, the three GPTs, the codec and the tokenizer, with all weights in
+ * one NDManager that closing releases. Immutable after loading.
+ */
+final class BarkModel implements AutoCloseable {
+    static final String SEMANTIC_PREFIX = "semantic.";
+    static final String COARSE_PREFIX = "coarse_acoustics.";
+    static final String FINE_PREFIX = "fine_acoustics.";
+    static final String CODEC_PREFIX = "codec_model.";
+
+    private static final Pattern UNUSED_CODEC_KEY = Pattern.compile(
+            "codec_model\\.(encoder\\..*|quantizer\\.layers\\.\\d+\\.codebook\\.(inited|cluster_size|embed_avg|embed))");
+
+    final Path dir;
+    final BarkConfig config;
+    final DataType dtype;
+    final Gpt semantic;
+    final Gpt coarse;
+    final Gpt fine;
+    final CodecDecoder codec;
+    final TextTokenizer tokenizer;
+    private final NDManager manager;
+
+    private BarkModel(Path dir, BarkConfig config, DataType dtype, Gpt semantic, Gpt coarse, Gpt fine,
+            CodecDecoder codec, TextTokenizer tokenizer, NDManager manager) {
+        this.dir = dir;
+        this.config = config;
+        this.dtype = dtype;
+        this.semantic = semantic;
+        this.coarse = coarse;
+        this.fine = fine;
+        this.codec = codec;
+        this.tokenizer = tokenizer;
+        this.manager = manager;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    static BarkModel load(Path dir, DataType dtype, Device device) {
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("Model folder not found: " + dir);
+        }
+        BarkConfig config = BarkConfig.load(dir.resolve("config.json"));
+        checkBarkLayout(config);
+        NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+        TextTokenizer tokenizer = null;
+        try (TensorSource source = openWeights(dir)) {
+            WeightStore store = new WeightStore(source, manager, dtype);
+            Gpt semantic = new Gpt(config.semantic(), GptWeights.load(store, SEMANTIC_PREFIX, config.semantic()),
+                    AttentionKernel.EAGER);
+            Gpt coarse = new Gpt(config.coarse(), GptWeights.load(store, COARSE_PREFIX, config.coarse()),
+                    AttentionKernel.EAGER);
+            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, FINE_PREFIX, config.fine()),
+                    AttentionKernel.EAGER);
+            CodecDecoder codec = CodecDecoder.load(store, CODEC_PREFIX, config.codec(), config.fine().nCodesTotal());
+            store.checkNoUnknownKeys(key -> UNUSED_CODEC_KEY.matcher(key).matches());
+            tokenizer = TextTokenizer.load(dir.resolve("tokenizer.json"));
+            return new BarkModel(dir, config, dtype, semantic, coarse, fine, codec, tokenizer, manager);
+        } catch (RuntimeException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** model.safetensors when present (memory-mapped), otherwise the PyTorch checkpoint. */
+    static TensorSource openWeights(Path dir) {
+        Path safetensors = dir.resolve("model.safetensors");
+        if (Files.isRegularFile(safetensors)) {
+            return SafetensorsFile.open(safetensors);
+        }
+        throw new ModelLoadException("No weights in " + dir + ": expected model.safetensors");
+    }
+
+    /** The token layout Bark's generation code assumes must fit the configured vocabularies. */
+    private static void checkBarkLayout(BarkConfig c) {
+        need(c.semantic().inputVocabSize() >= Semantic.INFER_TOKEN + 1, "semantic input_vocab_size must be at least "
+                + (Semantic.INFER_TOKEN + 1));
+        need(c.semantic().outputVocabSize() > Semantic.EOS, "semantic output_vocab_size must exceed " + Semantic.EOS);
+        need(c.semantic().blockSize() >= Semantic.PROMPT_LENGTH + 1, "semantic block_size must be at least "
+                + (Semantic.PROMPT_LENGTH + 1));
+        need(c.coarse().inputVocabSize() > Coarse.INFER_TOKEN, "coarse input_vocab_size must exceed " + Coarse.INFER_TOKEN);
+        need(c.coarse().outputVocabSize() >= Coarse.CODES_END, "coarse output_vocab_size must be at least "
+                + Coarse.CODES_END);
+        need(c.coarse().blockSize() >= Coarse.MAX_PROMPT + Coarse.WINDOW, "coarse block_size must be at least "
+                + (Coarse.MAX_PROMPT + Coarse.WINDOW));
+        need(c.fine().inputVocabSize() > VoicePreset.CODEBOOK_SIZE, "fine input_vocab_size must exceed "
+                + VoicePreset.CODEBOOK_SIZE);
+        need(c.fine().outputVocabSize() >= VoicePreset.CODEBOOK_SIZE, "fine output_vocab_size must be at least "
+                + VoicePreset.CODEBOOK_SIZE);
+        need(c.fine().nCodesTotal() > Coarse.CODEBOOKS, "fine n_codes_total must exceed " + Coarse.CODEBOOKS);
+        need(c.fine().nCodesGiven() >= 1 && c.fine().nCodesGiven() <= Coarse.CODEBOOKS,
+                "fine n_codes_given must be 1 or 2");
+        need(c.fine().blockSize() >= Fine.WINDOW, "fine block_size must be at least " + Fine.WINDOW);
+        need(c.codec().codebookSize() == VoicePreset.CODEBOOK_SIZE, "codec codebook_size must be "
+                + VoicePreset.CODEBOOK_SIZE);
+    }
+
+    private static void need(boolean ok, String what) {
+        if (!ok) {
+            throw new ModelLoadException("config.json does not fit Bark's token layout: " + what);
+        }
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+        manager.close();
+    }
+}

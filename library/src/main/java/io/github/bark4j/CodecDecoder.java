@@ -1,0 +1,340 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * EnCodec's decoder as Bark uses it: codes of the first codebooks are looked up and summed
+ * (residual vector quantization), then the SEANet decoder — causal convolutions with reflect padding,
+ * a 2-layer LSTM with skip, transposed-convolution upsampling blocks with ELU and residual units —
+ * turns the (B, D, T) embedding into (B, T·hop) audio.
+ */
+final class CodecDecoder {
+
+    /** A convolution with its weight norm folded in once at load time. */
+    record Conv(NDArray weight, NDArray bias, int kernel, int stride, int dilation) {}
+
+    record ResidualUnit(Conv first, Conv second, Conv shortcut) {}
+
+    record UpsampleBlock(Conv transposed, List<ResidualUnit> units) {}
+
+    record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {}
+
+    private final CodecConfig config;
+    private final List<NDArray> codebooks;
+    private final Conv first;
+    private final Lstm lstm;
+    private final List<UpsampleBlock> blocks;
+    private final Conv last;
+    private final TransposedConv transposedConv;
+
+    CodecDecoder(CodecConfig config, List<NDArray> codebooks, Conv first, Lstm lstm, List<UpsampleBlock> blocks,
+            Conv last, TransposedConv transposedConv) {
+        this.config = config;
+        this.codebooks = codebooks;
+        this.first = first;
+        this.lstm = lstm;
+        this.blocks = blocks;
+        this.last = last;
+        this.transposedConv = transposedConv;
+    }
+
+    /** Transposed convolution kernel: the fallback is built from matmul and shifted adds. */
+    interface TransposedConv {
+        NDArray apply(NDArray x, NDArray weight, NDArray bias, int stride);
+
+        TransposedConv MATMUL = CodecDecoder::convTransposeByMatmul;
+    }
+
+    CodecDecoder withTransposedConv(TransposedConv kernel) {
+        return new CodecDecoder(config, codebooks, first, lstm, blocks, last, kernel);
+    }
+
+    CodecConfig config() {
+        return config;
+    }
+
+    int numCodebooks() {
+        return codebooks.size();
+    }
+
+    static CodecDecoder load(WeightStore store, String prefix, CodecConfig c, int numCodebooks) {
+        List<NDArray> codebooks = new ArrayList<>();
+        for (int i = 0; i < numCodebooks; i++) {
+            codebooks.add(store.load(prefix + "quantizer.layers." + i + ".codebook.embed",
+                    c.codebookSize(), c.codebookDim()));
+        }
+        int ratios = c.upsamplingRatios().length;
+        int scale = 1 << ratios;
+        int index = 0;
+        String d = prefix + "decoder.layers.";
+        Conv first = conv(store, d + index++ + ".conv", c.hiddenSize(), scale * c.numFilters(), c.kernelSize(), 1, c);
+        int channels = scale * c.numFilters();
+        if (c.numLstmLayers() < 1) {
+            throw new ModelLoadException("codec_config num_lstm_layers must be at least 1");
+        }
+        Lstm lstm = lstm(store, d + index++ + ".lstm", channels, c.numLstmLayers());
+        List<UpsampleBlock> blocks = new ArrayList<>();
+        for (int ratio : c.upsamplingRatios()) {
+            index++; // ELU
+            Conv up = transposed(store, d + index++ + ".conv", channels, channels / 2, 2 * ratio, ratio, c);
+            channels /= 2;
+            List<ResidualUnit> units = new ArrayList<>();
+            for (int j = 0; j < c.numResidualLayers(); j++) {
+                String r = d + index++ + ".";
+                int hidden = channels / c.compress();
+                int dilation = (int) Math.pow(c.dilationGrowthRate(), j);
+                Conv a = conv(store, r + "block.1.conv", channels, hidden, c.residualKernelSize(), dilation, c);
+                Conv b = conv(store, r + "block.3.conv", hidden, channels, 1, 1, c);
+                Conv shortcut = c.useConvShortcut() ? conv(store, r + "shortcut.conv", channels, channels, 1, 1, c) : null;
+                units.add(new ResidualUnit(a, b, shortcut));
+            }
+            blocks.add(new UpsampleBlock(up, List.copyOf(units)));
+        }
+        index++; // ELU
+        Conv last = conv(store, d + index + ".conv", c.numFilters(), c.audioChannels(), c.lastKernelSize(), 1, c);
+        return new CodecDecoder(c, List.copyOf(codebooks), first, lstm, List.copyOf(blocks), last,
+                TransposedConv.MATMUL);
+    }
+
+    private static Conv conv(WeightStore s, String key, int in, int out, int kernel, int dilation, CodecConfig c) {
+        NDArray w = normedWeight(s, key, new long[] {out, in, kernel}, c);
+        NDArray b = s.load(key + ".bias", out);
+        return new Conv(w, b, kernel, 1, dilation);
+    }
+
+    private static Conv transposed(WeightStore s, String key, int in, int out, int kernel, int stride, CodecConfig c) {
+        NDArray w = normedWeight(s, key, new long[] {in, out, kernel}, c);
+        NDArray b = s.load(key + ".bias", out);
+        return new Conv(w, b, kernel, stride, 1);
+    }
+
+    /**
+     * Weight norm folded once: w = g · v / ‖v‖ with the norm over every dim but the first, as PyTorch's
+     * weight_norm(dim=0) computes. Accepts both the old {@code weight_g/weight_v} spelling and the
+     * parametrizations one; a plain {@code weight} is taken as is.
+     */
+    private static NDArray normedWeight(WeightStore s, String key, long[] shape, CodecConfig c) {
+        String g;
+        String v;
+        if (s.has(key + ".weight_g")) {
+            g = key + ".weight_g";
+            v = key + ".weight_v";
+        } else if (s.has(key + ".parametrizations.weight.original0")) {
+            g = key + ".parametrizations.weight.original0";
+            v = key + ".parametrizations.weight.original1";
+        } else if (s.has(key + ".weight")) {
+            return s.load(key + ".weight", shape);
+        } else {
+            throw new ModelLoadException("Checkpoint lacks the codec weight '" + key + ".weight_g'/'weight_v'"
+                    + " (or parametrizations.weight.original0/1)");
+        }
+        NDArray gain = s.load(g, shape[0], 1, 1);
+        NDArray dir = s.load(v, shape);
+        NDArray norm = dir.square().sum(new int[] {1, 2}, true).sqrt();
+        NDArray w = dir.div(norm).muli(gain);
+        norm.close();
+        gain.close();
+        dir.close();
+        return w;
+    }
+
+    private static Lstm lstm(WeightStore s, String key, int hidden, int layers) {
+        List<NDArray> ih = new ArrayList<>();
+        List<NDArray> hh = new ArrayList<>();
+        List<NDArray> biases = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            ih.add(s.load(key + ".weight_ih_l" + l, 4L * hidden, hidden));
+            hh.add(s.load(key + ".weight_hh_l" + l, 4L * hidden, hidden));
+            NDArray bi = s.load(key + ".bias_ih_l" + l, 4L * hidden);
+            NDArray bh = s.load(key + ".bias_hh_l" + l, 4L * hidden);
+            biases.add(bi.add(bh));
+            bi.close();
+            bh.close();
+        }
+        return new Lstm(List.copyOf(ih), List.copyOf(hh), List.copyOf(biases), hidden);
+    }
+
+    /** Sum of codebook embeddings: codes (B, K, T) int64 with K ≤ loaded codebooks → (B, D, T). */
+    NDArray quantizerDecode(NDArray codes) {
+        long k = codes.getShape().get(1);
+        NDArray sum = null;
+        for (int i = 0; i < k; i++) {
+            NDArray e = Ops.embedding(codes.get(new NDIndex(":, {}, :", i)), codebooks.get(i));
+            sum = sum == null ? e : sum.add(e);
+        }
+        return sum.transpose(0, 2, 1);
+    }
+
+    /** Codes (B, K, T) int64 → audio (B, T·hop). */
+    NDArray decode(NDArray codes) {
+        NDArray x = quantizerDecode(codes);
+        x = applyConv(x, first);
+        x = runLstm(x).add(x);
+        for (UpsampleBlock block : blocks) {
+            x = Ops.elu(x);
+            x = upsample(x, block.transposed());
+            for (ResidualUnit u : block.units()) {
+                NDArray y = applyConv(Ops.elu(x), u.first());
+                y = applyConv(Ops.elu(y), u.second());
+                x = (u.shortcut() == null ? x : applyConv(x, u.shortcut())).add(y);
+            }
+        }
+        x = applyConv(Ops.elu(x), last);
+        return x.squeeze(1);
+    }
+
+    private NDArray applyConv(NDArray x, Conv conv) {
+        int effective = (conv.kernel() - 1) * conv.dilation() + 1;
+        int padTotal = effective - conv.stride();
+        int left;
+        int right;
+        if (config.useCausalConv()) {
+            left = padTotal;
+            right = 0;
+        } else {
+            right = padTotal / 2;
+            left = padTotal - right;
+        }
+        NDArray padded = pad(x, left, right);
+        return Ops.conv1d(padded, conv.weight(), conv.bias(), conv.stride(), conv.dilation());
+    }
+
+    /** Pads the time axis by reflection (or zeros), as EnCodec's _pad1d, including its short-input rule. */
+    NDArray pad(NDArray x, int left, int right) {
+        if (left == 0 && right == 0) {
+            return x;
+        }
+        if (!config.padMode().equals("reflect")) {
+            return x.pad(new Shape(left, right), 0);
+        }
+        long length = x.getShape().get(2);
+        int maxPad = Math.max(left, right);
+        int extra = 0;
+        if (length <= maxPad) {
+            // reflection needs more samples than there are: zero-extend first, cut it off after
+            extra = (int) (maxPad - length + 1);
+            x = x.pad(new Shape(0, extra), 0);
+            length += extra;
+        }
+        NDList parts = new NDList();
+        if (left > 0) {
+            parts.add(x.get(new NDIndex(":, :, 1:{}", left + 1)).flip(2));
+        }
+        parts.add(x);
+        if (right > 0) {
+            parts.add(x.get(new NDIndex(":, :, {}:{}", length - 1 - right, length - 1)).flip(2));
+        }
+        NDArray out = NDArrays.concat(parts, 2);
+        if (extra > 0) {
+            out = out.get(new NDIndex(":, :, :{}", out.getShape().get(2) - extra));
+        }
+        return out;
+    }
+
+    private NDArray upsample(NDArray x, Conv conv) {
+        NDArray y = transposedConv.apply(x, conv.weight(), conv.bias(), conv.stride());
+        int padTotal = conv.kernel() - conv.stride();
+        int right;
+        int left;
+        if (config.useCausalConv()) {
+            right = (int) Math.ceil(padTotal * config.trimRightRatio());
+            left = padTotal - right;
+        } else {
+            right = padTotal / 2;
+            left = padTotal - right;
+        }
+        long end = y.getShape().get(2) - right;
+        return y.get(new NDIndex(":, :, {}:{}", left, end));
+    }
+
+    /**
+     * Transposed 1-D convolution (no padding) from a matmul: every input frame contributes
+     * x[:, :, t]·W[:, :, k] at output t·stride + k; the kernel is cut into stride-long chunks whose
+     * contributions are shifted by whole frames and summed.
+     */
+    static NDArray convTransposeByMatmul(NDArray x, NDArray weight, NDArray bias, int stride) {
+        Shape ws = weight.getShape();
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(2);
+        long cin = ws.get(0);
+        long cout = ws.get(1);
+        int kernel = (int) ws.get(2);
+        int chunks = (kernel + stride - 1) / stride;
+        NDArray w = weight;
+        if (chunks * stride != kernel) {
+            w = w.pad(new Shape(0, chunks * stride - kernel), 0);
+        }
+        // (B, T, Cin) x (Cin, Cout·chunks·stride) → (B, T, Cout, chunks, stride)
+        NDArray z = x.transpose(0, 2, 1).matMul(w.reshape(cin, cout * chunks * stride))
+                .reshape(b, t, cout, chunks, stride);
+        long total = (t + chunks - 1) * stride;
+        NDArray out = null;
+        for (int j = 0; j < chunks; j++) {
+            NDArray part = z.get(new NDIndex(":, :, :, {}, :", j)).transpose(0, 2, 1, 3).reshape(b, cout, t * stride);
+            part = part.pad(new Shape((long) j * stride, total - (long) j * stride - t * stride), 0);
+            out = out == null ? part : out.add(part);
+        }
+        long length = (t - 1) * stride + kernel;
+        if (length != total) {
+            out = out.get(new NDIndex(":, :, :{}", length));
+        }
+        if (bias != null) {
+            out = out.add(bias.reshape(1, cout, 1));
+        }
+        return out;
+    }
+
+    /** The 2-layer LSTM over time, step by step, PyTorch gate order i, f, g, o, zero initial state. */
+    NDArray runLstm(NDArray x) {
+        // x (B, C, T) → sequence of (B, C)
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(2);
+        int h = lstm.hidden();
+        NDArray seq = x.transpose(2, 0, 1); // (T, B, C)
+        for (int l = 0; l < lstm.weightsIh().size(); l++) {
+            NDArray projected = Ops.linear(seq, lstm.weightsIh().get(l), lstm.biases().get(l)); // (T, B, 4H)
+            NDArray whh = lstm.weightsHh().get(l);
+            NDArray hState = x.getManager().zeros(new Shape(b, h), x.getDataType());
+            NDArray cState = x.getManager().zeros(new Shape(b, h), x.getDataType());
+            NDList outputs = new NDList((int) t);
+            for (int step = 0; step < t; step++) {
+                NDArray gates = projected.get(step).add(Ops.linear(hState, whh, null));
+                NDList g = gates.split(4, 1);
+                NDArray in = g.get(0).getNDArrayInternal().sigmoid();
+                NDArray forget = g.get(1).getNDArrayInternal().sigmoid();
+                NDArray cell = g.get(2).tanh();
+                NDArray out = g.get(3).getNDArrayInternal().sigmoid();
+                cState = forget.mul(cState).add(in.mul(cell));
+                hState = out.mul(cState.tanh());
+                outputs.add(hState);
+            }
+            seq = NDArrays.stack(outputs, 0);
+        }
+        return seq.transpose(1, 2, 0);
+    }
+
+    /** The fused libtorch LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
+    NDArray runLstmFused(NDArray x) {
+        long b = x.getShape().get(0);
+        int layers = lstm.weightsIh().size();
+        NDArray seq = x.transpose(2, 0, 1);
+        NDArray zeros = x.getManager().zeros(new Shape(layers, b, lstm.hidden()), x.getDataType());
+        NDList params = new NDList();
+        for (int l = 0; l < layers; l++) {
+            params.add(lstm.weightsIh().get(l));
+            params.add(lstm.weightsHh().get(l));
+            params.add(lstm.biases().get(l));
+            params.add(lstm.biases().get(l).zerosLike());
+        }
+        NDList out = JniUtils.lstm(Ops.pt(seq), new NDList(zeros, zeros), params, true, layers, 0, false, false, false);
+        return out.get(0).transpose(1, 2, 0);
+    }
+}

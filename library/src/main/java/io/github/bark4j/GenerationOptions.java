@@ -1,0 +1,269 @@
+package io.github.bark4j;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How to generate: sampling settings per stage, voice, length cap, seed. Immutable and validated;
+ * defaults follow the original Bark (temperature 0.7 for the semantic and coarse stages, 0.5 for the
+ * fine stage, no top-k / top-p, early stop when P(EOS) ≥ 0.2).
+ */
+public final class GenerationOptions {
+    private static final GenerationOptions DEFAULTS = builder().build();
+
+    private final boolean greedy;
+    private final double semanticTemperature;
+    private final double coarseTemperature;
+    private final double fineTemperature;
+    private final int topK;
+    private final double topP;
+    private final double minEosP;
+    private final double maxSemanticSeconds;
+    private final Long seed;
+    private final VoicePreset voice;
+    private final String voiceName;
+    private final ProgressListener progress;
+
+    private GenerationOptions(Builder b) {
+        this.greedy = b.greedy;
+        this.semanticTemperature = b.semanticTemperature;
+        this.coarseTemperature = b.coarseTemperature;
+        this.fineTemperature = b.fineTemperature;
+        this.topK = b.topK;
+        this.topP = b.topP;
+        this.minEosP = b.minEosP;
+        this.maxSemanticSeconds = b.maxSemanticSeconds;
+        this.seed = b.seed;
+        this.voice = b.voice;
+        this.voiceName = b.voiceName;
+        this.progress = b.progress;
+    }
+
+    public static GenerationOptions defaults() {
+        return DEFAULTS;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this object's settings, to derive a variant. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.greedy = greedy;
+        b.semanticTemperature = semanticTemperature;
+        b.coarseTemperature = coarseTemperature;
+        b.fineTemperature = fineTemperature;
+        b.topK = topK;
+        b.topP = topP;
+        b.minEosP = minEosP;
+        b.maxSemanticSeconds = maxSemanticSeconds;
+        b.seed = seed;
+        b.voice = voice;
+        b.voiceName = voiceName;
+        b.progress = progress;
+        return b;
+    }
+
+    /** Argmax at every stage, no randomness; the semantic stage stops only when EOS is the argmax. */
+    public boolean greedy() {
+        return greedy;
+    }
+
+    public double semanticTemperature() {
+        return semanticTemperature;
+    }
+
+    public double coarseTemperature() {
+        return coarseTemperature;
+    }
+
+    public double fineTemperature() {
+        return fineTemperature;
+    }
+
+    /** 0 means no top-k filter (semantic and coarse stages). */
+    public int topK() {
+        return topK;
+    }
+
+    /** 0 means no nucleus filter (semantic and coarse stages). */
+    public double topP() {
+        return topP;
+    }
+
+    /** Early-stop threshold on the tempered EOS probability; 0 disables it. */
+    public double minEosP() {
+        return minEosP;
+    }
+
+    /** Cap on semantic audio length in seconds; infinity means only the 768-token limit. */
+    public double maxSemanticSeconds() {
+        return maxSemanticSeconds;
+    }
+
+    /** The seed, or null for a fresh random one per call. */
+    public Long seed() {
+        return seed;
+    }
+
+    /** The voice preset, or null for none (or a named voice, see {@link #voiceName()}). */
+    public VoicePreset voice() {
+        return voice;
+    }
+
+    /** A voice named relative to the model ("v2/en_speaker_6"), or null. */
+    public String voiceName() {
+        return voiceName;
+    }
+
+    public ProgressListener progress() {
+        return progress;
+    }
+
+    @Override
+    public String toString() {
+        return "GenerationOptions[greedy=" + greedy + ", temperatures=" + semanticTemperature + "/" + coarseTemperature
+                + "/" + fineTemperature + ", topK=" + topK + ", topP=" + topP + ", minEosP=" + minEosP
+                + ", maxSemanticSeconds=" + maxSemanticSeconds + ", seed=" + seed + ", voice="
+                + (voiceName != null ? voiceName : voice) + "]";
+    }
+
+    /** Builder; every setter validates its argument at once. */
+    public static final class Builder {
+        private boolean greedy;
+        private double semanticTemperature = 0.7;
+        private double coarseTemperature = 0.7;
+        private double fineTemperature = 0.5;
+        private int topK;
+        private double topP;
+        private double minEosP = 0.2;
+        private double maxSemanticSeconds = Double.POSITIVE_INFINITY;
+        private Long seed;
+        private VoicePreset voice;
+        private String voiceName;
+        private ProgressListener progress = ProgressListener.NONE;
+
+        private Builder() {}
+
+        /** Argmax decoding at every stage (deterministic; temperatures and filters are ignored). */
+        public Builder greedy() {
+            this.greedy = true;
+            return this;
+        }
+
+        /** Sampling (the default), undoing {@link #greedy()}. */
+        public Builder sampling() {
+            this.greedy = false;
+            return this;
+        }
+
+        /** Temperature of the semantic and coarse stages (the original's text_temp and waveform_temp). */
+        public Builder temperature(double t) {
+            this.semanticTemperature = checkTemperature(t);
+            this.coarseTemperature = t;
+            return this;
+        }
+
+        public Builder semanticTemperature(double t) {
+            this.semanticTemperature = checkTemperature(t);
+            return this;
+        }
+
+        public Builder coarseTemperature(double t) {
+            this.coarseTemperature = checkTemperature(t);
+            return this;
+        }
+
+        public Builder fineTemperature(double t) {
+            this.fineTemperature = checkTemperature(t);
+            return this;
+        }
+
+        /** Keep only the k most likely tokens (semantic and coarse stages); 0 disables. */
+        public Builder topK(int k) {
+            if (k < 0) {
+                throw new InvalidInputException("topK must be ≥ 0 (0 disables it), got " + k);
+            }
+            this.topK = k;
+            return this;
+        }
+
+        /** Nucleus sampling threshold in (0, 1] (semantic and coarse stages); 0 disables. */
+        public Builder topP(double p) {
+            if (!(p >= 0 && p <= 1)) {
+                throw new InvalidInputException("topP must be in [0, 1] (0 disables it), got " + p);
+            }
+            this.topP = p;
+            return this;
+        }
+
+        /** Stop the semantic stage once P(EOS) ≥ p (default 0.2); 0 disables the early stop. */
+        public Builder minEosP(double p) {
+            if (!(p >= 0 && p <= 1)) {
+                throw new InvalidInputException("minEosP must be in [0, 1] (0 disables it), got " + p);
+            }
+            this.minEosP = p;
+            return this;
+        }
+
+        /** Stop the semantic stage once the generated audio exceeds this many seconds. */
+        public Builder maxSemanticSeconds(double seconds) {
+            if (!(seconds > 0) || Double.isNaN(seconds)) {
+                throw new InvalidInputException("maxSemanticSeconds must be positive, got " + seconds);
+            }
+            this.maxSemanticSeconds = seconds;
+            return this;
+        }
+
+        /** Makes sampling reproducible: same seed and inputs give the same tokens. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder voice(VoicePreset preset) {
+            this.voice = Objects.requireNonNull(preset, "preset");
+            this.voiceName = null;
+            return this;
+        }
+
+        /** Loads an original Bark {@code .npz} preset now, so a bad file fails here. */
+        public Builder voice(Path npz) {
+            return voice(VoicePreset.load(npz));
+        }
+
+        /** A preset by name, resolved in the model folder's {@code speaker_embeddings} at generation. */
+        public Builder voice(String name) {
+            if (name == null || name.isBlank()) {
+                throw new InvalidInputException("voice name must not be blank");
+            }
+            this.voiceName = name.strip();
+            this.voice = null;
+            return this;
+        }
+
+        public Builder noVoice() {
+            this.voice = null;
+            this.voiceName = null;
+            return this;
+        }
+
+        public Builder progress(ProgressListener listener) {
+            this.progress = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        public GenerationOptions build() {
+            return new GenerationOptions(this);
+        }
+
+        private static double checkTemperature(double t) {
+            if (!(t > 0) || Double.isInfinite(t)) {
+                throw new InvalidInputException("temperature must be a positive finite number, got " + t
+                        + " (use greedy() for argmax decoding)");
+            }
+            return t;
+        }
+    }
+}

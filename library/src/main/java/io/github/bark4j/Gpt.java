@@ -1,0 +1,144 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * One nanoGPT-style transformer serving all three Bark stages: pre-LayerNorm blocks, fused q|k|v
+ * projection, exact GELU MLP, learned absolute positions. Causal (semantic, coarse) with an optional
+ * KV cache, or non-causal (fine) over whole windows of codebook frames. Stateless: the mutable decode
+ * state lives in {@link KvCache}.
+ */
+final class Gpt {
+    static final double LAYER_NORM_EPS = 1e-5;
+
+    private final GptConfig config;
+    private final GptWeights weights;
+    private final AttentionKernel attention;
+
+    Gpt(GptConfig config, GptWeights weights, AttentionKernel attention) {
+        this.config = config;
+        this.weights = weights;
+        this.attention = attention;
+    }
+
+    GptConfig config() {
+        return config;
+    }
+
+    GptWeights weights() {
+        return weights;
+    }
+
+    Gpt withAttention(AttentionKernel kernel) {
+        return new Gpt(config, weights, kernel);
+    }
+
+    /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H). */
+    NDArray embed(NDArray ids) {
+        return Ops.embedding(ids, weights.inputEmbeddings().get(0));
+    }
+
+    /**
+     * Runs a causal model on input embeddings (B, T, H) placed after the cached positions, appending
+     * their keys and values to {@code cache} (which may be null for a cache-free full pass).
+     *
+     * @return logits (B, V) of the last position when {@code lastOnly}, else (B, T, V)
+     */
+    NDArray forwardCausal(NDArray inputEmbeds, KvCache cache, boolean lastOnly) {
+        if (!config.isCausal()) {
+            throw new IllegalStateException(config.name() + " is not a causal model");
+        }
+        int past = cache == null ? 0 : cache.length();
+        int t = (int) inputEmbeds.getShape().get(1);
+        if (past + t > config.blockSize()) {
+            throw new IllegalArgumentException("Sequence of " + (past + t) + " positions exceeds block size "
+                    + config.blockSize());
+        }
+        NDArray x = inputEmbeds.add(positions(past, t));
+        for (int i = 0; i < config.numLayers(); i++) {
+            x = block(x, weights.layers().get(i), cache, i, past);
+        }
+        if (cache != null) {
+            cache.advance(t);
+        }
+        if (lastOnly) {
+            x = x.get(new NDIndex(":, -1, :"));
+        }
+        x = Ops.layerNorm(x, weights.finalNormWeight(), weights.finalNormBias(), LAYER_NORM_EPS);
+        return Ops.linear(x, weights.heads().get(0), null);
+    }
+
+    /**
+     * Runs the fine model on codebook frames (B, T, nCodesTotal) int64 to predict codebook
+     * {@code codebook}: the input is the sum of the embeddings of codebooks 0..codebook (including
+     * the one being predicted, whose current values feed its own prediction, as in Bark).
+     *
+     * @return logits (B, T, V)
+     */
+    NDArray forwardFine(NDArray codes, int codebook) {
+        if (config.isCausal()) {
+            throw new IllegalStateException(config.name() + " is not the fine model");
+        }
+        if (codebook < config.nCodesGiven() || codebook >= config.nCodesTotal()) {
+            throw new IllegalArgumentException("Fine model predicts codebooks " + config.nCodesGiven() + ".."
+                    + (config.nCodesTotal() - 1) + ", not " + codebook);
+        }
+        int t = (int) codes.getShape().get(1);
+        if (t > config.blockSize()) {
+            throw new IllegalArgumentException("Fine window of " + t + " frames exceeds block size "
+                    + config.blockSize());
+        }
+        NDArray x = null;
+        for (int i = 0; i <= codebook; i++) {
+            NDArray ids = codes.get(new NDIndex(":, :, {}", i));
+            NDArray e = Ops.embedding(ids, weights.inputEmbeddings().get(i));
+            x = x == null ? e : x.add(e);
+        }
+        x = x.add(positions(0, t));
+        for (int i = 0; i < config.numLayers(); i++) {
+            x = block(x, weights.layers().get(i), null, i, 0);
+        }
+        x = Ops.layerNorm(x, weights.finalNormWeight(), weights.finalNormBias(), LAYER_NORM_EPS);
+        return Ops.linear(x, weights.heads().get(codebook - config.nCodesGiven()), null);
+    }
+
+    private NDArray positions(int start, int length) {
+        return weights.positionEmbedding().get(new NDIndex("{}:{}", start, start + length));
+    }
+
+    private NDArray block(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
+        NDArray normed = Ops.layerNorm(x, w.norm1Weight(), w.norm1Bias(), LAYER_NORM_EPS);
+        NDArray h = x.add(selfAttention(normed, w, cache, layer, past));
+        NDArray normed2 = Ops.layerNorm(h, w.norm2Weight(), w.norm2Bias(), LAYER_NORM_EPS);
+        NDArray mlp = Ops.linear(Ops.gelu(Ops.linear(normed2, w.mlpInWeight(), w.mlpInBias())),
+                w.mlpOutWeight(), w.mlpOutBias());
+        return h.add(mlp);
+    }
+
+    private NDArray selfAttention(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
+        Shape s = x.getShape();
+        long b = s.get(0);
+        long t = s.get(1);
+        int heads = config.numHeads();
+        int hd = config.headDim();
+        NDList qkv = Ops.linear(x, w.attnProjWeight(), w.attnProjBias()).split(3, 2);
+        NDArray q = splitHeads(qkv.get(0), b, t, heads, hd);
+        NDArray k = splitHeads(qkv.get(1), b, t, heads, hd);
+        NDArray v = splitHeads(qkv.get(2), b, t, heads, hd);
+        if (cache != null) {
+            cache.write(layer, k, v);
+            k = cache.keys(layer, past + (int) t);
+            v = cache.values(layer, past + (int) t);
+        }
+        NDArray y = attention.attend(q, k, v, config.isCausal());
+        y = y.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * hd);
+        return Ops.linear(y, w.attnOutWeight(), w.attnOutBias());
+    }
+
+    private static NDArray splitHeads(NDArray x, long b, long t, int heads, int hd) {
+        return x.reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+    }
+}

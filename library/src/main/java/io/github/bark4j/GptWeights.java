@@ -1,0 +1,90 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The immutable weights of one Bark GPT, looked up under its checkpoint prefix ({@code semantic.},
+ * {@code coarse_acoustics.}, {@code fine_acoustics.}). Causal models have one input embedding and one
+ * head; the fine model has one embedding per codebook and one head per predicted codebook.
+ */
+record GptWeights(
+        List<NDArray> inputEmbeddings,
+        NDArray positionEmbedding,
+        List<Layer> layers,
+        NDArray finalNormWeight,
+        NDArray finalNormBias,
+        List<NDArray> heads) {
+
+    /** One transformer block; biases are null where the config has {@code bias: false}. */
+    record Layer(
+            NDArray norm1Weight, NDArray norm1Bias,
+            NDArray attnProjWeight, NDArray attnProjBias,
+            NDArray attnOutWeight, NDArray attnOutBias,
+            NDArray norm2Weight, NDArray norm2Bias,
+            NDArray mlpInWeight, NDArray mlpInBias,
+            NDArray mlpOutWeight, NDArray mlpOutBias) {}
+
+    static GptWeights load(WeightStore store, String prefix, GptConfig c) {
+        long h = c.hiddenSize();
+        boolean fine = !c.isCausal();
+        // The fine model's layer norms always carry a bias; the causal ones follow config.bias.
+        boolean normBias = fine || c.bias();
+        List<NDArray> embeddings = new ArrayList<>();
+        if (fine) {
+            for (int i = 0; i < c.nCodesTotal(); i++) {
+                embeddings.add(store.load(prefix + "input_embeds_layers." + i + ".weight", c.inputVocabSize(), h));
+            }
+        } else {
+            embeddings.add(store.load(prefix + "input_embeds_layer.weight", c.inputVocabSize(), h));
+        }
+        NDArray position = store.load(prefix + "position_embeds_layer.weight", c.blockSize(), h);
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = prefix + "layers." + i + ".";
+            if (!fine) {
+                // the causal-mask buffer is recomputed at run time
+                store.markUsed(p + "attn.bias");
+            }
+            layers.add(new Layer(
+                    store.load(p + "layernorm_1.weight", h),
+                    normBias ? store.load(p + "layernorm_1.bias", h) : null,
+                    store.load(p + "attn.att_proj.weight", 3 * h, h),
+                    c.bias() ? store.load(p + "attn.att_proj.bias", 3 * h) : null,
+                    store.load(p + "attn.out_proj.weight", h, h),
+                    c.bias() ? store.load(p + "attn.out_proj.bias", h) : null,
+                    store.load(p + "layernorm_2.weight", h),
+                    normBias ? store.load(p + "layernorm_2.bias", h) : null,
+                    store.load(p + "mlp.in_proj.weight", 4 * h, h),
+                    c.bias() ? store.load(p + "mlp.in_proj.bias", 4 * h) : null,
+                    store.load(p + "mlp.out_proj.weight", h, 4 * h),
+                    c.bias() ? store.load(p + "mlp.out_proj.bias", h) : null));
+        }
+        NDArray finalWeight = store.load(prefix + "layernorm_final.weight", h);
+        NDArray finalBias = normBias ? store.load(prefix + "layernorm_final.bias", h) : null;
+        List<NDArray> heads = new ArrayList<>();
+        if (fine) {
+            int nHeads = c.nCodesTotal() - c.nCodesGiven();
+            for (int i = 0; i < nHeads; i++) {
+                String key = prefix + "lm_heads." + i + ".weight";
+                if (store.has(key)) {
+                    heads.add(store.load(key, c.outputVocabSize(), h));
+                } else {
+                    // Tied heads may be stored once: head i is the embedding table of codebook i+1.
+                    int tied = i + c.nCodesGiven();
+                    if (c.outputVocabSize() != c.inputVocabSize()) {
+                        throw new ModelLoadException("Checkpoint lacks '" + key + "' and it cannot be tied to"
+                                + " input_embeds_layers." + tied + " (vocab sizes differ)");
+                    }
+                    heads.add(embeddings.get(tied));
+                }
+            }
+        } else {
+            heads.add(store.load(prefix + "lm_head.weight", c.outputVocabSize(), h));
+        }
+        return new GptWeights(List.copyOf(embeddings), position, List.copyOf(layers), finalWeight, finalBias,
+                List.copyOf(heads));
+    }
+}

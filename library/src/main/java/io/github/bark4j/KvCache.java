@@ -1,0 +1,71 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Keys and values of every layer for the positions seen so far, preallocated to a fixed capacity and
+ * written in place, so a decode step copies only its own new entries (not the whole history, as
+ * concatenation would). The mutable state of a causal GPT during one generation window.
+ */
+final class KvCache implements AutoCloseable {
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private final int capacity;
+    private int length;
+
+    KvCache(NDManager manager, GptConfig config, int batch, int capacity, DataType dtype) {
+        this.capacity = capacity;
+        this.keys = new NDArray[config.numLayers()];
+        this.values = new NDArray[config.numLayers()];
+        Shape shape = new Shape(batch, config.numHeads(), capacity, config.headDim());
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = manager.zeros(shape, dtype);
+            values[i] = manager.zeros(shape, dtype);
+        }
+    }
+
+    int length() {
+        return length;
+    }
+
+    int capacity() {
+        return capacity;
+    }
+
+    /** Stores k and v (B, heads, T, hd) for positions length..length+T-1 of {@code layer}. */
+    void write(int layer, NDArray k, NDArray v) {
+        long t = k.getShape().get(2);
+        if (length + t > capacity) {
+            throw new IllegalStateException("KV cache overflow: " + (length + t) + " > " + capacity);
+        }
+        NDIndex where = new NDIndex(":, :, {}:{}", length, length + t);
+        keys[layer].set(where, k);
+        values[layer].set(where, v);
+    }
+
+    /** Views of all cached keys / values of {@code layer} up to {@code end} positions. */
+    NDArray keys(int layer, int end) {
+        return keys[layer].get(new NDIndex(":, :, :{}", end));
+    }
+
+    NDArray values(int layer, int end) {
+        return values[layer].get(new NDIndex(":, :, :{}", end));
+    }
+
+    /** Called once per forward pass, after every layer has written its new entries. */
+    void advance(int t) {
+        length += t;
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < keys.length; i++) {
+            keys[i].close();
+            values[i].close();
+        }
+    }
+}

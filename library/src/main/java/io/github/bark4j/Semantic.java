@@ -1,0 +1,116 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+
+import java.util.Arrays;
+
+/**
+ * Stage 1, text → semantic tokens. The prompt is 257 positions: the embeddings of the 256 text slots
+ * and 256 history slots summed pairwise, then the "infer" token. Decoding continues with a KV cache
+ * until EOS, the token limit or the duration cap.
+ */
+final class Semantic {
+    static final int TEXT_SLOTS = 256;
+    static final int TEXT_OFFSET = 10_048;
+    static final int TEXT_PAD = 129_595;
+    static final int INFER_TOKEN = 129_599;
+    static final int EOS = 10_000;
+    static final int HISTORY_PAD = 10_000;
+    static final int PROMPT_LENGTH = TEXT_SLOTS + 1;
+    static final int MAX_NEW_TOKENS = 768;
+    static final double RATE_HZ = 49.9;
+
+    private Semantic() {}
+
+    /** The original's 513-id prompt: offset text ids padded to 256, 256 history ids, the infer token. */
+    static long[] promptIds(long[] textIds, VoicePreset voice) {
+        if (textIds.length > TEXT_SLOTS) {
+            throw new IllegalArgumentException("at most " + TEXT_SLOTS + " text tokens");
+        }
+        long[] ids = new long[2 * TEXT_SLOTS + 1];
+        Arrays.fill(ids, 0, TEXT_SLOTS, TEXT_PAD);
+        for (int i = 0; i < textIds.length; i++) {
+            ids[i] = textIds[i] + TEXT_OFFSET;
+        }
+        Arrays.fill(ids, TEXT_SLOTS, 2 * TEXT_SLOTS, HISTORY_PAD);
+        if (voice != null) {
+            int[] history = voice.semanticView();
+            int start = Math.max(0, history.length - TEXT_SLOTS);
+            for (int i = start; i < history.length; i++) {
+                ids[TEXT_SLOTS + i - start] = history[i];
+            }
+        }
+        ids[2 * TEXT_SLOTS] = INFER_TOKEN;
+        return ids;
+    }
+
+    /** Embeds a 513-id prompt (B rows) into the merged 257-position input (B, 257, H). */
+    static NDArray promptEmbeddings(Gpt gpt, NDManager manager, long[] promptIds, int batch) {
+        int n = 2 * TEXT_SLOTS + 1;
+        NDArray ids = Tensors.ids(manager, promptIds, batch, n);
+        NDArray text = gpt.embed(ids.get(":, :{}", TEXT_SLOTS));
+        NDArray history = gpt.embed(ids.get(":, {}:{}", TEXT_SLOTS, 2 * TEXT_SLOTS));
+        NDArray infer = gpt.embed(ids.get(":, {}:", 2 * TEXT_SLOTS));
+        return NDArrays.concat(new NDList(text.add(history), infer), 1);
+    }
+
+    /** Logits of the semantic model for the first step (the last prompt position), shape (V). */
+    static NDArray firstLogits(Gpt gpt, NDManager manager, long[] promptIds) {
+        NDArray x = promptEmbeddings(gpt, manager, promptIds, 1);
+        return gpt.forwardCausal(x, null, true).squeeze(0);
+    }
+
+    static int[] generate(Gpt gpt, NDManager manager, long[] textIds, VoicePreset voice, GenerationOptions o,
+            Sampler sampler) {
+        int maxNew = Math.min(MAX_NEW_TOKENS, gpt.config().blockSize() - PROMPT_LENGTH + 1);
+        int[] out = new int[maxNew];
+        int n = 0;
+        double seconds = 0;
+        ProgressListener progress = o.progress();
+        try (NDScope scope = new NDScope();
+                KvCache cache = new KvCache(manager, gpt.config(), 1, PROMPT_LENGTH + maxNew - 1,
+                        gpt.weights().positionEmbedding().getDataType())) {
+            scope.suppressNotUsedWarning();
+            NDArray prompt = promptEmbeddings(gpt, manager, promptIds(textIds, voice), 1);
+            double[] logits = Tensors.toDoubles(gpt.forwardCausal(prompt, cache, true));
+            for (int step = 0; step < maxNew; step++) {
+                int token = pick(logits, o, sampler);
+                if (token < 0) {
+                    break; // EOS
+                }
+                out[n++] = token;
+                seconds += 1 / RATE_HZ;
+                progress.onProgress(Stage.SEMANTIC, n, maxNew);
+                if (seconds > o.maxSemanticSeconds() || step == maxNew - 1) {
+                    break;
+                }
+                try (NDScope stepScope = new NDScope()) {
+                    stepScope.suppressNotUsedWarning();
+                    NDArray ids = Tensors.ids(manager, new long[] {token}, 1, 1);
+                    logits = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(ids), cache, true));
+                }
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    /** The next semantic token from the logits of one step, or -1 for EOS. */
+    static int pick(double[] logits, GenerationOptions o, Sampler sampler) {
+        // only semantic ids 0..9999 and EOS (10000) are eligible
+        double[] relevant = Arrays.copyOf(logits, EOS + 1);
+        if (o.greedy()) {
+            int best = Sampler.argmax(relevant, 0, relevant.length);
+            return best == EOS ? -1 : best;
+        }
+        double[] p = Sampler.probabilities(relevant, 0, relevant.length, o.semanticTemperature(), o.topK(), o.topP());
+        int token = sampler.draw(p);
+        if (token == EOS || (o.minEosP() > 0 && p[EOS] >= o.minEosP())) {
+            return -1;
+        }
+        return token;
+    }
+}

@@ -1,0 +1,229 @@
+package io.github.bark4j;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Bark text-to-speech: text → semantic tokens → coarse codes → fine codes → 24 kHz audio. Load once,
+ * generate many times; {@link #close()} releases all native memory. Calls may run concurrently.
+ *
+ * <pre>{@code
+ * try (Synthesizer synth = Synthesizer.builder().modelDir(path).build()) {
+ *     synth.generate("Hello there.").writeWav(Path.of("hello.wav"));
+ * }
+ * }</pre>
+ */
+public final class Synthesizer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Synthesizer.class);
+
+    private final BarkModel model;
+    private final Precision precision;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    private Synthesizer(BarkModel model, Precision precision) {
+        this.model = model;
+        this.precision = precision;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    /** Audio sample rate of this model's codec (24000 for Bark). */
+    public int sampleRate() {
+        return model.config.codec().samplingRate();
+    }
+
+    /** Speaks {@code text} with the default options (sampling, no voice preset). */
+    public Speech generate(String text) {
+        return generate(text, GenerationOptions.defaults());
+    }
+
+    /**
+     * Speaks {@code text}.
+     *
+     * @throws InvalidInputException when the text is blank or has no tokens
+     * @throws InvalidVoiceException when the voice does not fit this model
+     */
+    public Speech generate(String text, GenerationOptions options) {
+        Objects.requireNonNull(options, "options");
+        List<String> warnings = new ArrayList<>();
+        long[] textIds = tokenize(text, warnings);
+        boolean truncated = !warnings.isEmpty();
+        VoicePreset voice = resolveVoice(options);
+        long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            return run(textIds, voice, options, new Sampler(seed), warnings, truncated);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private Speech run(long[] textIds, VoicePreset voice, GenerationOptions o, Sampler sampler, List<String> warnings,
+            boolean truncated) {
+        try (NDManager request = model.manager().newSubManager(); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            int[] semantic = Semantic.generate(model.semantic, request, textIds, voice, o, sampler);
+            if (semantic.length == 0) {
+                warnings.add("The semantic model ended the utterance at once (EOS first): no audio was generated.");
+                int books = model.config.fine().nCodesTotal();
+                return new Speech(new float[0], sampleRate(), semantic, new int[Coarse.CODEBOOKS][0],
+                        new int[books][0], warnings, truncated);
+            }
+            int[][] coarse = Coarse.generate(model.coarse, request, semantic, voice, o, sampler);
+            int[][] fine = Fine.generate(model.fine, request, coarse, voice, o, sampler);
+            float[] audio = decode(request, fine);
+            o.progress().onProgress(Stage.DECODE, 1, 1);
+            return new Speech(audio, sampleRate(), semantic, coarse, fine, warnings, truncated);
+        }
+    }
+
+    /** Fine codes (K, T) → audio samples. */
+    float[] decode(NDManager manager, int[][] fine) {
+        int books = fine.length;
+        int frames = fine[0].length;
+        long[] flat = new long[books * frames];
+        for (int k = 0; k < books; k++) {
+            for (int t = 0; t < frames; t++) {
+                flat[k * frames + t] = fine[k][t];
+            }
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray audio = model.codec.decode(Tensors.ids(manager, flat, 1, books, frames));
+            double[] values = Tensors.toDoubles(audio);
+            float[] out = new float[values.length];
+            for (int i = 0; i < values.length; i++) {
+                out[i] = (float) values[i];
+            }
+            return out;
+        }
+    }
+
+    /** Whitespace-normalized token ids, cut to 256 with a warning. */
+    long[] tokenize(String text, List<String> warnings) {
+        if (text == null) {
+            throw new InvalidInputException("text must not be null");
+        }
+        String normalized = TextTokenizer.normalizeWhitespace(text);
+        if (normalized.isEmpty()) {
+            throw new InvalidInputException("text is blank: give at least one word to speak");
+        }
+        long[] ids = model.tokenizer.encode(normalized);
+        if (ids.length == 0) {
+            throw new InvalidInputException("text has no tokens the model knows: '" + abbreviate(normalized) + "'");
+        }
+        if (ids.length > Semantic.TEXT_SLOTS) {
+            String msg = String.format("Text has %d tokens; only the first %d (%.0f%%) are spoken."
+                    + " Split long text into sentences and generate each.", ids.length, Semantic.TEXT_SLOTS,
+                    100.0 * Semantic.TEXT_SLOTS / ids.length);
+            LOG.warn(msg);
+            warnings.add(msg);
+            ids = Arrays.copyOf(ids, Semantic.TEXT_SLOTS);
+        }
+        return ids;
+    }
+
+    private VoicePreset resolveVoice(GenerationOptions o) {
+        if (o.voice() != null) {
+            return o.voice();
+        }
+        if (o.voiceName() != null) {
+            return Voices.load(model.dir, o.voiceName());
+        }
+        return null;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 40) + "…";
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("This Synthesizer is closed");
+        }
+    }
+
+    BarkModel model() {
+        return model;
+    }
+
+    /** Releases the model's native memory; waits for running generations to finish. Idempotent. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                model.close();
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** Configures and loads a {@link Synthesizer}. */
+    public static final class Builder {
+        private Path modelDir;
+        private Precision precision = Precision.FP32;
+        private String device;
+
+        private Builder() {}
+
+        /** A local Bark model folder in the Hugging Face layout (config.json, tokenizer.json, weights). */
+        public Builder modelDir(Path dir) {
+            this.modelDir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
+        }
+
+        /** DJL device name such as "cpu" or "gpu0"; default: the engine's default device. */
+        public Builder device(String name) {
+            this.device = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * Loads the model.
+         *
+         * @throws ModelLoadException when the folder, config, weights or tokenizer cannot be used
+         */
+        public Synthesizer build() {
+            if (modelDir == null) {
+                throw new InvalidInputException("Set modelDir(path) to a Bark model folder");
+            }
+            Engine engine = Engine.getEngine("PyTorch");
+            Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
+            DataType dtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
+            BarkModel model = BarkModel.load(modelDir, dtype, dev);
+            LOG.debug("Loaded Bark model from {} ({}, {})", modelDir, precision, dev);
+            return new Synthesizer(model, precision);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/** Moves small arrays (token ids, logits) between Java and DJL. */
+final class Tensors {
+    private Tensors() {}
+
+    /** Values as doubles; fp64 stays exact, narrower types are widened. */
+    static double[] toDoubles(NDArray a) {
+        if (a.getDataType() == DataType.FLOAT64) {
+            return a.toDoubleArray();
+        }
+        try (NDArray f = a.toType(DataType.FLOAT64, false)) {
+            return f.toDoubleArray();
+        }
+    }
+
+    static NDArray ids(NDManager manager, long[] values, long... shape) {
+        return manager.create(values, new Shape(shape));
+    }
+
+    static NDArray ids(NDManager manager, int[] values, long... shape) {
+        long[] v = new long[values.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = values[i];
+        }
+        return manager.create(v, new Shape(shape));
+    }
+}

@@ -1,0 +1,127 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * Turns checkpoint tensors into DJL arrays of the compute dtype, looked up by Hugging Face key, with
+ * the shape each key must have. Remembers which keys were used so that a checkpoint with keys the
+ * model does not know is reported instead of silently ignored.
+ */
+final class WeightStore {
+    private final TensorSource source;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final Set<String> used = new LinkedHashSet<>();
+
+    WeightStore(TensorSource source, NDManager manager, DataType dtype) {
+        this.source = source;
+        this.manager = manager;
+        this.dtype = dtype;
+    }
+
+    DataType dtype() {
+        return dtype;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    boolean has(String key) {
+        return source.contains(key);
+    }
+
+    /** The tensor under {@code key}, which must have exactly {@code shape}, as the compute dtype. */
+    NDArray load(String key, long... shape) {
+        RawTensor raw = raw(key, shape);
+        return toNDArray(raw, dtype);
+    }
+
+    /** Like {@link #load} but keeps the values as float32 on the Java side (for folding). */
+    float[] loadFloats(String key, long... shape) {
+        return raw(key, shape).toFloatArray();
+    }
+
+    NDArray loadOptional(String key, long... shape) {
+        return has(key) ? load(key, shape) : null;
+    }
+
+    private RawTensor raw(String key, long... shape) {
+        if (!source.contains(key)) {
+            throw new ModelLoadException("Checkpoint lacks tensor '" + key + "' (expected shape "
+                    + Arrays.toString(shape) + "); is this a Bark checkpoint in the Hugging Face layout?");
+        }
+        RawTensor raw = source.tensor(key);
+        if (!Arrays.equals(raw.shape(), shape)) {
+            throw new ModelLoadException("Tensor '" + key + "' has shape " + Arrays.toString(raw.shape())
+                    + " but config.json implies " + Arrays.toString(shape));
+        }
+        if (!raw.dtype().isFloatingPoint()) {
+            throw new ModelLoadException("Tensor '" + key + "' has dtype " + raw.dtype()
+                    + "; weights must be F32, F16, BF16 or F64");
+        }
+        used.add(key);
+        return raw;
+    }
+
+    /** Marks a key as understood without loading it (e.g. buffers the runtime recomputes). */
+    void markUsed(String key) {
+        used.add(key);
+    }
+
+    /** Fails when the checkpoint has keys that are neither used nor known to be irrelevant. */
+    void checkNoUnknownKeys(Predicate<String> irrelevant) {
+        Set<String> unknown = new TreeSet<>();
+        for (String name : source.names()) {
+            if (!used.contains(name) && !irrelevant.test(name)) {
+                unknown.add(name);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            List<String> shown = unknown.stream().limit(10).toList();
+            throw new ModelLoadException("Checkpoint has " + unknown.size() + " tensor(s) this Bark"
+                    + " configuration does not use, e.g. " + shown + "; does config.json match the weights?");
+        }
+    }
+
+    /**
+     * Copies a raw tensor into a fresh DJL array of {@code target} type. BF16 (and any type DJL's JNI
+     * cannot take) is widened in Java first, because handing it to DJL aborts the JVM.
+     */
+    static NDArray toNDArray(RawTensor raw, NDManager manager, DataType target) {
+        Shape shape = new Shape(raw.shape());
+        DataType direct = raw.dtype().djlTypeOrNull();
+        NDArray created;
+        if (direct != null && (direct == DataType.FLOAT32 || direct == DataType.FLOAT64 || direct == DataType.FLOAT16)) {
+            ByteBuffer copy = ByteBuffer.allocateDirect(raw.data().remaining()).order(ByteOrder.nativeOrder());
+            copy.put(raw.data().duplicate());
+            copy.flip();
+            created = manager.create(copy, shape, direct);
+        } else {
+            float[] values = raw.toFloatArray();
+            created = manager.create(values, shape);
+        }
+        if (created.getDataType() == target) {
+            return created;
+        }
+        NDArray converted = created.toType(target, false);
+        created.close();
+        return converted;
+    }
+
+    private NDArray toNDArray(RawTensor raw, DataType target) {
+        return toNDArray(raw, manager, target);
+    }
+}
