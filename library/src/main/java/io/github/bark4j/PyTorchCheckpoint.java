@@ -207,6 +207,10 @@ final class PyTorchCheckpoint implements TensorSource {
         if (e.method() != ZipDirectory.METHOD_DEFLATED) {
             throw bad(path, e.name() + " uses unsupported zip compression method " + e.method(), null);
         }
+        if (e.size() > e.compressedSize() * 1032 + 1024) {
+            throw bad(path, e.name() + " claims to inflate from " + e.compressedSize() + " to " + e.size()
+                    + " bytes, beyond what deflate can do", null);
+        }
         Inflater inflater = new Inflater(true);
         try {
             inflater.setInput(raw.array());
