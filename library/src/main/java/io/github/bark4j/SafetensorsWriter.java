@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes any {@link TensorSource} as a safetensors file: 8-byte little-endian header length, a JSON
@@ -75,8 +76,12 @@ final class SafetensorsWriter {
 
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            // created like any new file (umask permissions), unlike createTempFile's owner-only mode
+            Path candidate = dir.resolve("." + target.getFileName() + "." + Long.toHexString(System.nanoTime())
+                    + Integer.toHexString(ThreadLocalRandom.current().nextInt()) + ".tmp");
+            FileChannel channel = FileChannel.open(candidate, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+            tmp = candidate;
+            try (FileChannel ch = channel) {
                 writeFully(ch, head);
                 long written = 0;
                 for (String name : names) {
