@@ -89,7 +89,12 @@ final class FileDownloader {
 
     private final HubOptions options;
     private final HttpClient client;
-    private final ScheduledExecutorService watchdog;
+    /** Closes response bodies that stay silent longer than the read timeout; shared, one daemon thread. */
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "bark4j-download-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
 
     FileDownloader(HubOptions options) {
         this.options = options;
@@ -98,11 +103,6 @@ final class FileDownloader {
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .connectTimeout(options.connectTimeout())
                 .build();
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "bark4j-download-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /** Returns {@code spec.target()} once it holds verified bytes, downloading it if needed. */
@@ -431,7 +431,7 @@ final class FileDownloader {
         AtomicLong lastData = new AtomicLong(System.nanoTime());
         long readTimeoutNanos = options.readTimeout().toNanos();
         long period = Math.max(10, Math.min(1000, options.readTimeout().toMillis() / 4));
-        ScheduledFuture<?> guard = watchdog.scheduleAtFixedRate(() -> {
+        ScheduledFuture<?> guard = WATCHDOG.scheduleAtFixedRate(() -> {
             if (System.nanoTime() - lastData.get() > readTimeoutNanos) {
                 try {
                     body.close(); // unblocks the reader with an IOException
