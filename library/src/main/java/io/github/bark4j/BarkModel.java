@@ -77,13 +77,20 @@ final class BarkModel implements AutoCloseable {
         }
     }
 
-    /** model.safetensors when present (memory-mapped), otherwise the PyTorch checkpoint. */
+    /**
+     * model.safetensors when present, otherwise the PyTorch checkpoint (read by a restricted unpickler);
+     * both are memory-mapped tensor by tensor.
+     */
     static TensorSource openWeights(Path dir) {
         Path safetensors = dir.resolve("model.safetensors");
         if (Files.isRegularFile(safetensors)) {
             return SafetensorsFile.open(safetensors);
         }
-        throw new ModelLoadException("No weights in " + dir + ": expected model.safetensors");
+        Path checkpoint = dir.resolve("pytorch_model.bin");
+        if (Files.isRegularFile(checkpoint)) {
+            return PyTorchCheckpoint.open(checkpoint);
+        }
+        throw new ModelLoadException("No weights in " + dir + ": expected model.safetensors or pytorch_model.bin");
     }
 
     /** The token layout Bark's generation code assumes must fit the configured vocabularies. */

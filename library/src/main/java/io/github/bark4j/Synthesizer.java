@@ -33,12 +33,14 @@ public final class Synthesizer implements AutoCloseable {
 
     private final BarkModel model;
     private final Precision precision;
+    private final Voices voices;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private Synthesizer(BarkModel model, Precision precision) {
+    private Synthesizer(BarkModel model, Precision precision, Voices voices) {
         this.model = model;
         this.precision = precision;
+        this.voices = voices;
     }
 
     public static Builder builder() {
@@ -151,9 +153,24 @@ public final class Synthesizer implements AutoCloseable {
             return o.voice();
         }
         if (o.voiceName() != null) {
-            return Voices.load(model.dir, o.voiceName());
+            return voices.load(o.voiceName());
         }
         return null;
+    }
+
+    /** The preset names this model offers (e.g. "v2/en_speaker_6"), sorted; empty when it has none. */
+    public List<String> availableVoices() {
+        return voices.names();
+    }
+
+    /**
+     * Loads a named preset of this model (from its {@code speaker_embeddings}, downloading it once
+     * for a hub model).
+     *
+     * @throws InvalidVoiceException when there is no such preset
+     */
+    public VoicePreset voice(String name) {
+        return voices.load(name);
     }
 
     private static String abbreviate(String s) {
@@ -187,6 +204,9 @@ public final class Synthesizer implements AutoCloseable {
     /** Configures and loads a {@link Synthesizer}. */
     public static final class Builder {
         private Path modelDir;
+        private String modelId;
+        private ModelHub hub;
+        private final ModelHub.Builder hubBuilder = ModelHub.builder();
         private Precision precision = Precision.FP32;
         private String device;
 
@@ -195,6 +215,40 @@ public final class Synthesizer implements AutoCloseable {
         /** A local Bark model folder in the Hugging Face layout (config.json, tokenizer.json, weights). */
         public Builder modelDir(Path dir) {
             this.modelDir = Objects.requireNonNull(dir, "dir");
+            this.modelId = null;
+            return this;
+        }
+
+        /**
+         * A model of the manifest ("suno/bark-small", "suno/bark"): downloaded once into the cache,
+         * verified against its pinned SHA-256, then used offline.
+         */
+        public Builder model(String id) {
+            this.modelId = Objects.requireNonNull(id, "id");
+            this.modelDir = null;
+            return this;
+        }
+
+        /** Cache folder for {@link #model(String)} downloads (default ~/.cache/bark4j). */
+        public Builder cacheDir(Path dir) {
+            hubBuilder.cacheDir(Objects.requireNonNull(dir, "dir"));
+            return this;
+        }
+
+        /** Forbids (true) or allows (false) network access for {@link #model(String)}. */
+        public Builder offline(boolean offline) {
+            hubBuilder.offline(offline);
+            return this;
+        }
+
+        public Builder downloadListener(DownloadListener listener) {
+            hubBuilder.listener(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        /** A fully configured hub (cache, endpoint, offline, listener) for {@link #model(String)}. */
+        public Builder hub(ModelHub hub) {
+            this.hub = Objects.requireNonNull(hub, "hub");
             return this;
         }
 
@@ -215,15 +269,25 @@ public final class Synthesizer implements AutoCloseable {
          * @throws ModelLoadException when the folder, config, weights or tokenizer cannot be used
          */
         public Synthesizer build() {
-            if (modelDir == null) {
-                throw new InvalidInputException("Set modelDir(path) to a Bark model folder");
+            if (modelDir == null && modelId == null) {
+                throw new InvalidInputException("Set modelDir(path) to a Bark model folder or model(\"suno/bark-small\")");
+            }
+            Path dir = modelDir;
+            Voices voices;
+            if (modelId != null) {
+                ModelHub h = hub != null ? hub : hubBuilder.build();
+                dir = h.resolve(modelId);
+                String id = modelId;
+                voices = new Voices(dir, relative -> h.resolveFile(id, relative));
+            } else {
+                voices = new Voices(dir, dir::resolve);
             }
             Engine engine = Engine.getEngine("PyTorch");
             Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
             DataType dtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
-            BarkModel model = BarkModel.load(modelDir, dtype, dev);
-            LOG.debug("Loaded Bark model from {} ({}, {})", modelDir, precision, dev);
-            return new Synthesizer(model, precision);
+            BarkModel model = BarkModel.load(dir, dtype, dev);
+            LOG.debug("Loaded Bark model from {} ({}, {})", dir, precision, dev);
+            return new Synthesizer(model, precision, voices);
         }
     }
 }
