@@ -1,0 +1,298 @@
+package io.github.bark4j.examples;
+
+import io.github.bark4j.BarkException;
+import io.github.bark4j.DownloadListener;
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.Precision;
+import io.github.bark4j.Speech;
+import io.github.bark4j.Stage;
+import io.github.bark4j.Synthesizer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Command line text-to-speech: {@code speak [options] [text...]} writes a 24 kHz WAV. Text comes from
+ * the arguments or, when there are none, from standard input. Progress goes to standard error.
+ */
+public final class Speak {
+    private static final String USAGE = String.join("\n",
+            "Usage: speak [options] [text...]   (text from stdin when no text arguments are given)",
+            "  --model-dir DIR       local Bark model folder (Hugging Face layout)",
+            "  --model ID            model to download and cache, e.g. suno/bark-small",
+            "  --cache-dir DIR       download cache (default ~/.cache/bark4j)",
+            "  --offline             never use the network",
+            "  --out FILE            output WAV (default speech.wav)",
+            "  --voice NAME|FILE     preset name (v2/en_speaker_6) or .npz file",
+            "  --save-voice FILE     also save this generation as a voice preset (.npz)",
+            "  --seed N              reproducible sampling",
+            "  --greedy              argmax decoding (deterministic)",
+            "  --temperature T       semantic and coarse temperature (default 0.7)",
+            "  --precision P         fp32 (default) or fp64",
+            "  --max-seconds S       cap on generated speech length",
+            "  --list-voices         print the model's voice presets and exit",
+            "  --quiet               no progress output",
+            "  -h, --help            this help");
+
+    private Speak() {}
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /** Runs the command; returns the process exit code (0 ok, 2 usage, 1 failure). */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (System.getProperty("ai.djl.offline") == null) {
+            // libtorch comes from the pytorch-native-cpu jar on the classpath: nothing to download
+            System.setProperty("ai.djl.offline", "true");
+        }
+        Options o;
+        try {
+            o = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            err.println("speak: " + e.getMessage());
+            err.println(USAGE);
+            return 2;
+        }
+        if (o.help) {
+            out.println(USAGE);
+            return 0;
+        }
+        try {
+            String text = o.text.isEmpty() ? readStdin() : String.join(" ", o.text);
+            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision);
+            if (o.modelDir != null) {
+                builder.modelDir(o.modelDir);
+            } else {
+                builder.model(o.model);
+                if (o.cacheDir != null) {
+                    builder.cacheDir(o.cacheDir);
+                }
+                if (o.offline) {
+                    builder.offline(true);
+                }
+                if (!o.quiet) {
+                    builder.downloadListener(new ProgressBar(err));
+                }
+            }
+            try (Synthesizer synth = builder.build()) {
+                if (o.listVoices) {
+                    synth.availableVoices().forEach(out::println);
+                    return 0;
+                }
+                GenerationOptions.Builder g = GenerationOptions.builder();
+                if (o.greedy) {
+                    g.greedy();
+                }
+                if (o.seed != null) {
+                    g.seed(o.seed);
+                }
+                if (o.temperature != null) {
+                    g.temperature(o.temperature);
+                }
+                if (o.maxSeconds != null) {
+                    g.maxSemanticSeconds(o.maxSeconds);
+                }
+                if (o.voice != null) {
+                    if (o.voice.endsWith(".npz")) {
+                        g.voice(Path.of(o.voice));
+                    } else {
+                        g.voice(o.voice);
+                    }
+                }
+                if (!o.quiet) {
+                    g.progress((stage, done, total) -> reportStage(err, stage, done, total));
+                }
+                long start = System.nanoTime();
+                Speech speech = synth.generate(text, g.build());
+                double seconds = (System.nanoTime() - start) / 1e9;
+                if (!o.quiet) {
+                    err.println();
+                }
+                speech.warnings().forEach(w -> err.println("warning: " + w));
+                speech.writeWav(o.out);
+                if (o.saveVoice != null) {
+                    speech.toVoicePreset().save(o.saveVoice);
+                }
+                err.printf(Locale.ROOT, "wrote %s: %.2f s of audio at %d Hz (%d semantic tokens) in %.1f s%n",
+                        o.out, speech.durationSeconds(), speech.sampleRate(), speech.semanticTokens().length, seconds);
+                return 0;
+            }
+        } catch (BarkException | IllegalStateException e) {
+            err.println("speak: " + e.getMessage());
+            return 1;
+        } catch (IOException e) {
+            err.println("speak: cannot read text: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static Stage lastStage;
+
+    private static void reportStage(PrintStream err, Stage stage, int done, int total) {
+        if (stage != lastStage && lastStage != null) {
+            err.println();
+        }
+        lastStage = stage;
+        err.printf(Locale.ROOT, "\r%-8s %5d / %-5d", stage.name().toLowerCase(Locale.ROOT), done, total);
+        err.flush();
+    }
+
+    private static String readStdin() throws IOException {
+        return new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    /** Parsed command-line options. */
+    static final class Options {
+        Path modelDir;
+        String model;
+        Path cacheDir;
+        boolean offline;
+        Path out = Path.of("speech.wav");
+        String voice;
+        Path saveVoice;
+        Long seed;
+        boolean greedy;
+        Double temperature;
+        Precision precision = Precision.FP32;
+        Double maxSeconds;
+        boolean listVoices;
+        boolean quiet;
+        boolean help;
+        final List<String> text = new ArrayList<>();
+
+        static Options parse(String[] args) {
+            Options o = new Options();
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "-h", "--help" -> o.help = true;
+                    case "--model-dir" -> o.modelDir = Path.of(value(args, ++i, a));
+                    case "--model" -> o.model = value(args, ++i, a);
+                    case "--cache-dir" -> o.cacheDir = Path.of(value(args, ++i, a));
+                    case "--offline" -> o.offline = true;
+                    case "--out" -> o.out = Path.of(value(args, ++i, a));
+                    case "--voice" -> o.voice = value(args, ++i, a);
+                    case "--save-voice" -> o.saveVoice = Path.of(value(args, ++i, a));
+                    case "--seed" -> o.seed = parseLong(value(args, ++i, a), a);
+                    case "--greedy" -> o.greedy = true;
+                    case "--temperature" -> o.temperature = parseDouble(value(args, ++i, a), a);
+                    case "--precision" -> o.precision = parsePrecision(value(args, ++i, a));
+                    case "--max-seconds" -> o.maxSeconds = parseDouble(value(args, ++i, a), a);
+                    case "--list-voices" -> o.listVoices = true;
+                    case "--quiet" -> o.quiet = true;
+                    case "--" -> {
+                        for (i++; i < args.length; i++) {
+                            o.text.add(args[i]);
+                        }
+                    }
+                    default -> {
+                        if (a.startsWith("--")) {
+                            throw new IllegalArgumentException("unknown option " + a);
+                        }
+                        o.text.add(a);
+                    }
+                }
+            }
+            if (!o.help) {
+                if (o.modelDir != null && o.model != null) {
+                    throw new IllegalArgumentException("give either --model-dir or --model, not both");
+                }
+                if (o.modelDir == null && o.model == null) {
+                    throw new IllegalArgumentException("give --model-dir DIR or --model suno/bark-small");
+                }
+                if (o.modelDir != null && !Files.isDirectory(o.modelDir)) {
+                    throw new IllegalArgumentException("--model-dir " + o.modelDir + " is not a folder");
+                }
+            }
+            return o;
+        }
+
+        private static String value(String[] args, int i, String option) {
+            if (i >= args.length) {
+                throw new IllegalArgumentException(option + " needs a value");
+            }
+            return args[i];
+        }
+
+        private static long parseLong(String s, String option) {
+            try {
+                return Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + " needs an integer, got '" + s + "'");
+            }
+        }
+
+        private static double parseDouble(String s, String option) {
+            try {
+                return Double.parseDouble(s);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + " needs a number, got '" + s + "'");
+            }
+        }
+
+        private static Precision parsePrecision(String s) {
+            try {
+                return Precision.valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--precision must be fp32 or fp64, got '" + s + "'");
+            }
+        }
+    }
+
+    /** A one-line download progress bar on standard error. */
+    static final class ProgressBar implements DownloadListener {
+        private final PrintStream err;
+        private long lastPrint;
+
+        ProgressBar(PrintStream err) {
+            this.err = err;
+        }
+
+        @Override
+        public void onStart(String file, long totalBytes) {
+            err.printf(Locale.ROOT, "downloading %s (%s)%n", file, totalBytes < 0 ? "size unknown" : mib(totalBytes));
+        }
+
+        @Override
+        public void onProgress(String file, long done, long total) {
+            long now = System.nanoTime();
+            if (now - lastPrint < 200_000_000L && done != total) {
+                return;
+            }
+            lastPrint = now;
+            if (total > 0) {
+                int width = 30;
+                int filled = (int) (width * done / total);
+                err.printf(Locale.ROOT, "\r[%s%s] %5.1f%% %s", "#".repeat(filled), " ".repeat(width - filled),
+                        100.0 * done / total, mib(done));
+            } else {
+                err.printf(Locale.ROOT, "\r%s", mib(done));
+            }
+            err.flush();
+        }
+
+        @Override
+        public void onComplete(String file, String sha256) {
+            err.printf(Locale.ROOT, "%n%s verified (sha256 %s)%n", file, sha256);
+        }
+
+        @Override
+        public void onNotice(String message) {
+            err.println("note: " + message);
+        }
+
+        private static String mib(long bytes) {
+            return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+        }
+    }
+}
