@@ -344,7 +344,12 @@ final class NativeOps {
         } catch (EngineException e) {
             throw e;
         } catch (RuntimeException e) { // JavaCPP's translation of a C++ exception (c10::Error)
-            throw new EngineException("ATen " + op + " failed: " + e.getMessage(), e);
+            // c10::Error::what() appends a C++ backtrace; keep it on the cause only
+            String message = String.valueOf(e.getMessage());
+            int trace = message.indexOf("\nException raised from");
+            throw new EngineException(
+                    "ATen " + op + " failed: " + (trace < 0 ? message : message.substring(0, trace)),
+                    e);
         }
     }
 
@@ -398,6 +403,9 @@ final class NativeOps {
 
     /** Loads the bridge once, on first use, after DJL's PyTorch engine. */
     private static final class State {
+        private static final String NOT_BUILT = "the bridge was not built";
+        private static final String OTHER_PLATFORM = "the bridge is only built for linux-x86_64";
+
         static final boolean AVAILABLE;
         static final String REASON;
 
@@ -415,8 +423,10 @@ final class NativeOps {
                         "bark4j native ops: using the JavaCPP bridge on libtorch {}"
                                 + " (fused attention, conv_transpose1d, seeded multinomial)",
                         LIBTORCH_VERSION);
-            } else {
+            } else if (reason.startsWith(NOT_BUILT) || reason.startsWith(OTHER_PLATFORM)) {
                 logger.info("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
+            } else {
+                logger.warn("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
             }
         }
 
@@ -427,10 +437,10 @@ final class NativeOps {
             String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
             String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
             if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-                return "the bridge is only built for linux-x86_64, this is " + os + "-" + arch;
+                return OTHER_PLATFORM + ", this is " + os + "-" + arch;
             }
             if (NativeOps.class.getResource(BRIDGE_RESOURCE) == null) {
-                return "the bridge was not built into this jar (bark4j.native.skip?): "
+                return NOT_BUILT + " into this jar (bark4j.native.skip?): "
                         + BRIDGE_RESOURCE + " not found";
             }
             Engine engine = Engine.getEngine("PyTorch"); // loads DJL's libtorch first

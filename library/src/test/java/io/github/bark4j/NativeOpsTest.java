@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.engine.EngineException;
@@ -31,6 +32,10 @@ class NativeOpsTest {
 
     @BeforeAll
     static void bridgeLoads() {
+        if (Boolean.getBoolean("bark4j.native.skip")) {
+            assumeTrue(NativeOps.isAvailable(), "native bridge not built: " + NativeOps.unavailableReason());
+        }
+        // on linux-x86_64 the build makes the bridge, so it must load
         assertTrue(NativeOps.isAvailable(), () -> "bridge unavailable: " + NativeOps.unavailableReason());
         assertNull(NativeOps.unavailableReason());
     }
@@ -375,7 +380,9 @@ class NativeOpsTest {
         assertThrows(EngineException.class, () -> NativeOps.multinomial(negative, 1, 0));
         NDArray zeros = manager.zeros(new Shape(2, 3));
         EngineException e = assertThrows(EngineException.class, () -> NativeOps.multinomial(zeros, 1, 0));
-        assertTrue(e.getMessage().contains("multinomial"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("ATen multinomial failed: "), e.getMessage());
+        assertTrue(e.getMessage().contains("probabilit"), e.getMessage());
+        assertFalse(e.getMessage().contains("frame #"), "C++ backtrace kept off the message");
         assertEquals(1, NativeOps.multinomial(probs, 1, 3).getShape().get(1));
     }
 
