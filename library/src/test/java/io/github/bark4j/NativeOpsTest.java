@@ -136,6 +136,16 @@ class NativeOpsTest {
     }
 
     @Test
+    void attentionAcceptsNonContiguousViews() {
+        // (B, T, heads, hd) transposed to (B, heads, T, hd), as a model's reshape would give
+        NDArray q = random(DataType.FLOAT32, 71, 2, 4, 3, 8).transpose(0, 2, 1, 3);
+        NDArray k = random(DataType.FLOAT32, 72, 2, 6, 3, 8).transpose(0, 2, 1, 3);
+        NDArray v = random(DataType.FLOAT32, 73, 2, 6, 3, 8).transpose(0, 2, 1, 3);
+        assertClose(naiveAttention(q, k, v, causalMask(DataType.FLOAT32, 4, 6, true)),
+                NativeOps.scaledDotProductAttention(q, k, v, true), 1e-5, "views");
+    }
+
+    @Test
     void attentionWithBooleanAndAdditiveMasksCombinedWithCausal() {
         int tq = 3;
         int tk = 7;
@@ -334,6 +344,36 @@ class NativeOpsTest {
         NativeOps.multinomial(probs, 5, true, 8);
         assertArrayEquals(first.toLongArray(),
                 NativeOps.multinomial(probs.toType(DataType.FLOAT64, false), 3, 7).toLongArray());
+    }
+
+    @Test
+    void multinomialSeedsHoldAcrossThreads() throws Exception {
+        NDArray probs = manager.create(randomDoubles(61, 2 * 300), new Shape(2, 300))
+                .abs().toType(DataType.FLOAT32, false);
+        long[][] expected = new long[16][];
+        for (int seed = 0; seed < 16; seed++) {
+            expected[seed] = NativeOps.multinomial(probs, 4, true, seed).toLongArray();
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int task = 0; task < 64; task++) {
+                int seed = task % 16;
+                results.add(pool.submit(() -> {
+                    try (NDManager local = manager.newSubManager()) {
+                        NDArray mine = probs.duplicate();
+                        mine.attach(local);
+                        NDArray drawn = NativeOps.multinomial(mine, 4, true, seed);
+                        return Arrays.equals(expected[seed], drawn.toLongArray());
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<Boolean> r : results) {
+                assertTrue(r.get(), "same seed, same samples on any thread");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
