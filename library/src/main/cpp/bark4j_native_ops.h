@@ -1,0 +1,184 @@
+// bark4j native bridge: calls a few ATen operators that DJL 0.36 does not expose,
+// directly on DJL tensor handles (a DJL PtNDArray handle is an at::Tensor* on the heap).
+//
+// No libtorch headers are used. The declarations below reproduce, for libtorch 2.7.1
+// built with g++ on linux-x86_64 (Itanium C++ ABI), exactly the mangled names and the
+// calling convention of the few exported functions we call:
+//  - at::Tensor / at::Generator hold one intrusive pointer and are not trivially
+//    copyable, so they are returned through a hidden pointer and passed by reference;
+//  - c10::SymInt holds one int64_t and is not trivially copyable either (passed by
+//    reference when passed by value); for small non-negative values its bits are the
+//    plain integer, so an array of int64_t is an array of SymInt;
+//  - c10::ArrayRef<T> is {const T*, size_t}, trivially copyable.
+// The stand-in types never touch reference counts: copies are bitwise and destructors
+// are empty (but user-provided, which is what makes them non-trivial for calls).
+// Reference ownership is therefore handled by hand below.
+#ifndef BARK4J_NATIVE_OPS_H
+#define BARK4J_NATIVE_OPS_H
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+namespace c10 {
+
+template <typename T>
+class ArrayRef {
+ public:
+  ArrayRef(const T* data, size_t length) : data_(data), length_(length) {}
+ private:
+  const T* data_;
+  size_t length_;
+};
+
+class SymInt {
+ public:
+  explicit SymInt(int64_t value) : data_(value) {}
+  SymInt(const SymInt& other) : data_(other.data_) {}
+  ~SymInt() {}
+ private:
+  int64_t data_;
+};
+
+}  // namespace c10
+
+namespace at {
+
+class Tensor {
+ public:
+  explicit Tensor(void* impl) : impl_(impl) {}
+  Tensor(const Tensor& other) : impl_(other.impl_) {}
+  ~Tensor() {}
+  void* impl() const { return impl_; }
+ private:
+  void* impl_;
+};
+
+class Generator {
+ public:
+  Generator(const Generator& other) : impl_(other.impl_) {}
+  ~Generator() {}
+  void* impl() const { return impl_; }
+ private:
+  void* impl_;
+};
+
+class CPUGeneratorImpl {
+ public:
+  void set_current_seed(uint64_t seed);  // exported, non-inline in libtorch_cpu
+};
+
+namespace detail {
+Generator createCPUGenerator(uint64_t seed_val);
+}
+
+namespace _ops {
+
+struct scaled_dot_product_attention {
+  static Tensor call(const Tensor& query, const Tensor& key, const Tensor& value,
+                     const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal,
+                     std::optional<double> scale, bool enable_gqa);
+};
+
+struct conv_transpose1d {
+  static Tensor call(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias,
+                     c10::ArrayRef<c10::SymInt> stride, c10::ArrayRef<c10::SymInt> padding,
+                     c10::ArrayRef<c10::SymInt> output_padding, c10::SymInt groups,
+                     c10::ArrayRef<c10::SymInt> dilation);
+};
+
+struct multinomial {
+  static Tensor call(const Tensor& self, int64_t num_samples, bool replacement,
+                     std::optional<Generator> generator);
+};
+
+}  // namespace _ops
+}  // namespace at
+
+namespace bark4j {
+
+static_assert(sizeof(at::Tensor) == sizeof(void*), "at::Tensor is one pointer");
+static_assert(sizeof(c10::SymInt) == sizeof(int64_t), "c10::SymInt is one int64_t");
+static_assert(sizeof(std::optional<at::Tensor>) == 2 * sizeof(void*), "optional<Tensor> layout");
+
+// Takes over the reference held by a returned tensor and puts it on the heap, where DJL
+// expects it (DJL deletes it later with the real at::Tensor destructor).
+inline long long toHandle(const at::Tensor& owned) {
+  return reinterpret_cast<long long>(new at::Tensor(owned));
+}
+
+inline const at::Tensor& fromHandle(long long handle) {
+  return *reinterpret_cast<const at::Tensor*>(handle);
+}
+
+inline std::optional<at::Tensor> optionalFromHandle(long long handle) {
+  if (handle == 0) {
+    return std::nullopt;
+  }
+  return std::optional<at::Tensor>(fromHandle(handle));
+}
+
+// One CPU generator for the whole process, re-seeded under a lock before each draw, so
+// no generator is allocated (and leaked) per call.
+inline std::mutex& generatorLock() {
+  static std::mutex lock;
+  return lock;
+}
+
+inline std::optional<at::Generator>& cachedGenerator() {
+  static std::optional<at::Generator> generator;
+  return generator;
+}
+
+}  // namespace bark4j
+
+inline long long bark4j_sdpa(long long query, long long key, long long value, long long mask,
+                             bool causal) {
+  std::optional<at::Tensor> attnMask = bark4j::optionalFromHandle(mask);
+  at::Tensor out = at::_ops::scaled_dot_product_attention::call(
+      bark4j::fromHandle(query), bark4j::fromHandle(key), bark4j::fromHandle(value), attnMask,
+      0.0, causal, std::nullopt, false);
+  return bark4j::toHandle(out);
+}
+
+inline long long bark4j_conv_transpose1d(long long input, long long weight, long long bias,
+                                         long long stride, long long padding,
+                                         long long outputPadding, long long groups,
+                                         long long dilation) {
+  const c10::SymInt strideArg(stride);
+  const c10::SymInt paddingArg(padding);
+  const c10::SymInt outputPaddingArg(outputPadding);
+  const c10::SymInt dilationArg(dilation);
+  std::optional<at::Tensor> biasArg = bark4j::optionalFromHandle(bias);
+  at::Tensor out = at::_ops::conv_transpose1d::call(
+      bark4j::fromHandle(input), bark4j::fromHandle(weight), biasArg,
+      c10::ArrayRef<c10::SymInt>(&strideArg, 1), c10::ArrayRef<c10::SymInt>(&paddingArg, 1),
+      c10::ArrayRef<c10::SymInt>(&outputPaddingArg, 1), c10::SymInt(groups),
+      c10::ArrayRef<c10::SymInt>(&dilationArg, 1));
+  return bark4j::toHandle(out);
+}
+
+inline long long bark4j_multinomial(long long probs, long long numSamples, bool replacement,
+                                    long long seed) {
+  std::lock_guard<std::mutex> guard(bark4j::generatorLock());
+  std::optional<at::Generator>& cached = bark4j::cachedGenerator();
+  if (!cached.has_value()) {
+    // holds the single reference createCPUGenerator returns, for the life of the process
+    cached.emplace(at::detail::createCPUGenerator(static_cast<uint64_t>(seed)));
+  } else {
+    static_cast<at::CPUGeneratorImpl*>(cached->impl())
+        ->set_current_seed(static_cast<uint64_t>(seed));
+  }
+  // Bitwise copy, no reference taken: libtorch copies (and later releases) its own.
+  std::optional<at::Generator> argument(*cached);
+  at::Tensor out = at::_ops::multinomial::call(bark4j::fromHandle(probs), numSamples,
+                                               replacement, argument);
+  if (argument->impl() == nullptr) {
+    // libtorch moved our reference away and now owns it; never use that generator again.
+    cached.reset();
+  }
+  return bark4j::toHandle(out);
+}
+
+#endif  // BARK4J_NATIVE_OPS_H

@@ -1,0 +1,494 @@
+package io.github.bark4j;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.Loader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ATen operators DJL 0.36 does not expose (fused scaled dot-product attention, 1-D transposed
+ * convolution, seeded multinomial sampling), called through a small JavaCPP bridge directly on
+ * DJL tensor handles, inside the libtorch DJL has already loaded.
+ *
+ * <p>The bridge is compiled for linux-x86_64 against the ABI of libtorch {@value #LIBTORCH_VERSION}.
+ * {@link #isAvailable()} is false (and the reason is logged once) on any other platform or
+ * libtorch version, when the build skipped the bridge, or when the loaded libtorch lacks a symbol
+ * the bridge calls; callers then use their pure-DJL path. The ops throw {@link
+ * IllegalStateException} when the bridge is not available.
+ */
+final class NativeOps {
+
+    private static final Logger logger = LoggerFactory.getLogger(NativeOps.class);
+
+    static final String LIBTORCH_VERSION = "2.7.1";
+
+    /** Where JavaCPP's build puts the bridge, relative to this package in the jar. */
+    static final String BRIDGE_RESOURCE = "linux-x86_64/libjniNativeOpsBridge.so";
+
+    /**
+     * The libtorch functions the bridge calls, by mangled name (libtorch 2.7.1, Itanium ABI).
+     * Must list exactly what {@code bark4j_native_ops.h} declares; a test checks the built
+     * bridge against this list.
+     */
+    static final List<String> REQUIRED_SYMBOLS =
+            List.of(
+                    // at::_ops::scaled_dot_product_attention::call(Tensor const&, Tensor const&,
+                    //   Tensor const&, optional<Tensor> const&, double, bool, optional<double>, bool)
+                    "_ZN2at4_ops28scaled_dot_product_attention4callERKNS_6TensorES4_S4_RKSt8optionalIS2_EdbS5_IdEb",
+                    // at::_ops::conv_transpose1d::call(Tensor const&, Tensor const&,
+                    //   optional<Tensor> const&, ArrayRef<SymInt> x3, SymInt, ArrayRef<SymInt>)
+                    "_ZN2at4_ops16conv_transpose1d4callERKNS_6TensorES4_RKSt8optionalIS2_EN3c108ArrayRefINS9_6SymIntEEESC_SC_SB_SC_",
+                    // at::_ops::multinomial::call(Tensor const&, long, bool, optional<Generator>)
+                    "_ZN2at4_ops11multinomial4callERKNS_6TensorElbSt8optionalINS_9GeneratorEE",
+                    // at::detail::createCPUGenerator(unsigned long)
+                    "_ZN2at6detail18createCPUGeneratorEm",
+                    // at::CPUGeneratorImpl::set_current_seed(unsigned long)
+                    "_ZN2at16CPUGeneratorImpl16set_current_seedEm");
+
+    private NativeOps() {}
+
+    /** Whether the native bridge is loaded and usable; loads it on first call. */
+    static boolean isAvailable() {
+        return State.AVAILABLE;
+    }
+
+    /** Why the bridge is not available, or {@code null} when it is. */
+    static String unavailableReason() {
+        return State.REASON;
+    }
+
+    /**
+     * Fused attention, {@code softmax(q k^T / sqrt(hd) + mask) v}.
+     *
+     * @param query (B, heads, Tq, hd)
+     * @param key (B, heads, Tk, hd)
+     * @param value (B, heads, Tk, hdv)
+     * @param causal bottom-right aligned causal masking: query {@code i} attends keys {@code 0 ..
+     *     Tk - Tq + i} (for KV-cached decoding); requires {@code Tq <= Tk}
+     * @return (B, heads, Tq, hdv), attached to the query's manager
+     */
+    static NDArray scaledDotProductAttention(
+            NDArray query, NDArray key, NDArray value, boolean causal) {
+        return scaledDotProductAttention(query, key, value, null, causal);
+    }
+
+    /**
+     * Like {@link #scaledDotProductAttention(NDArray, NDArray, NDArray, boolean)} with an extra
+     * mask, broadcastable to (B, heads, Tq, Tk): either boolean (true = may attend) or additive,
+     * of the query's data type. With {@code causal} both masks apply.
+     */
+    static NDArray scaledDotProductAttention(
+            NDArray query, NDArray key, NDArray value, NDArray mask, boolean causal) {
+        requireAvailable();
+        PtNDArray q = pt(query, "query");
+        PtNDArray k = pt(key, "key");
+        PtNDArray v = pt(value, "value");
+        requireRank(q, 4, "query", "(B, heads, Tq, hd)");
+        requireRank(k, 4, "key", "(B, heads, Tk, hd)");
+        requireRank(v, 4, "value", "(B, heads, Tk, hdv)");
+        DataType dtype = q.getDataType();
+        if (!(dtype == DataType.FLOAT32
+                || dtype == DataType.FLOAT64
+                || dtype == DataType.FLOAT16
+                || dtype == DataType.BFLOAT16)) {
+            throw new IllegalArgumentException("attention needs floating-point inputs, got " + dtype);
+        }
+        requireSameType(dtype, k, "key");
+        requireSameType(dtype, v, "value");
+        requireSameDevice(q, k, v);
+        Shape qs = q.getShape();
+        Shape ks = k.getShape();
+        Shape vs = v.getShape();
+        if (qs.get(0) != ks.get(0) || qs.get(0) != vs.get(0) || qs.get(1) != ks.get(1)
+                || qs.get(1) != vs.get(1)) {
+            throw new IllegalArgumentException(
+                    "attention batch and head dimensions differ: query " + qs + ", key " + ks
+                            + ", value " + vs);
+        }
+        if (qs.get(3) != ks.get(3)) {
+            throw new IllegalArgumentException(
+                    "query and key head sizes differ: query " + qs + ", key " + ks);
+        }
+        if (ks.get(2) != vs.get(2)) {
+            throw new IllegalArgumentException(
+                    "key and value lengths differ: key " + ks + ", value " + vs);
+        }
+        long tq = qs.get(2);
+        long tk = ks.get(2);
+        if (causal && tq > tk) {
+            throw new IllegalArgumentException(
+                    "causal attention needs Tq <= Tk (bottom-right aligned), got Tq=" + tq
+                            + ", Tk=" + tk);
+        }
+        PtNDArray m = null;
+        if (mask != null) {
+            m = pt(mask, "mask");
+            requireSameDevice(q, m, m);
+            if (m.getDataType() != DataType.BOOLEAN && m.getDataType() != dtype) {
+                throw new IllegalArgumentException(
+                        "mask must be boolean or " + dtype + ", got " + m.getDataType());
+            }
+            Shape ms = m.getShape();
+            int r = ms.dimension();
+            if (r < 2 || r > 4
+                    || (ms.get(r - 1) != 1 && ms.get(r - 1) != tk)
+                    || (ms.get(r - 2) != 1 && ms.get(r - 2) != tq)) {
+                throw new IllegalArgumentException(
+                        "mask " + ms + " does not broadcast to (B, heads, " + tq + ", " + tk + ")");
+            }
+        }
+        try (NDManager scratch = q.getManager().newSubManager()) {
+            boolean nativeCausal = false;
+            if (causal && tq == tk && m == null) {
+                nativeCausal = true; // torch's top-left alignment equals bottom-right here
+            } else if (causal && tq > 1) {
+                // with Tq == 1 the single query sees every key: nothing to mask
+                NDArray allowed = bottomRightCausal(scratch, tq, tk);
+                if (m == null) {
+                    m = (PtNDArray) allowed;
+                } else if (m.getDataType() == DataType.BOOLEAN) {
+                    m = (PtNDArray) m.logicalAnd(allowed);
+                } else {
+                    // DJL's where does not broadcast: full-size (Tq, Tk) operands
+                    NDArray zero = scratch.zeros(allowed.getShape(), dtype);
+                    NDArray blocked =
+                            scratch.full(allowed.getShape(), Float.NEGATIVE_INFINITY, dtype);
+                    m = (PtNDArray) m.add(NDArrays.where(allowed, zero, blocked));
+                }
+                m.attach(scratch);
+            }
+            long maskHandle = m == null ? 0L : m.getHandle();
+            boolean isCausal = nativeCausal;
+            long out =
+                    call(
+                            "scaled_dot_product_attention",
+                            () ->
+                                    NativeOpsBridge.sdpa(
+                                            q.getHandle(),
+                                            k.getHandle(),
+                                            v.getHandle(),
+                                            maskHandle,
+                                            isCausal));
+            return new PtNDArray(q.getManager(), out);
+        }
+    }
+
+    /** Boolean (Tq, Tk), true where query i may attend key j, i.e. j <= Tk - Tq + i. */
+    private static NDArray bottomRightCausal(NDManager manager, long tq, long tk) {
+        NDArray rows = manager.arange(tk - tq, tk, 1, DataType.INT64).reshape(tq, 1);
+        NDArray cols = manager.arange(0, tk, 1, DataType.INT64).reshape(1, tk);
+        return cols.lte(rows);
+    }
+
+    /**
+     * Transposed 1-D convolution, like {@code torch.nn.functional.conv_transpose1d}.
+     *
+     * @param input (B, Cin, T)
+     * @param weight (Cin, Cout / groups, K)
+     * @param bias (Cout) or {@code null}
+     * @return (B, Cout, (T - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1),
+     *     attached to the input's manager
+     */
+    static NDArray convTranspose1d(
+            NDArray input,
+            NDArray weight,
+            NDArray bias,
+            int stride,
+            int padding,
+            int outputPadding,
+            int groups,
+            int dilation) {
+        requireAvailable();
+        PtNDArray x = pt(input, "input");
+        PtNDArray w = pt(weight, "weight");
+        requireRank(x, 3, "input", "(B, Cin, T)");
+        requireRank(w, 3, "weight", "(Cin, Cout / groups, K)");
+        DataType dtype = x.getDataType();
+        if (!dtype.isFloating()) {
+            throw new IllegalArgumentException("conv_transpose1d needs floating-point input, got " + dtype);
+        }
+        requireSameType(dtype, w, "weight");
+        PtNDArray b = null;
+        if (bias != null) {
+            b = pt(bias, "bias");
+            requireRank(b, 1, "bias", "(Cout)");
+            requireSameType(dtype, b, "bias");
+        }
+        requireSameDevice(x, w, b == null ? w : b);
+        if (stride < 1 || dilation < 1 || groups < 1) {
+            throw new IllegalArgumentException(
+                    "stride, dilation and groups must be >= 1, got stride=" + stride
+                            + ", dilation=" + dilation + ", groups=" + groups);
+        }
+        if (padding < 0 || outputPadding < 0) {
+            throw new IllegalArgumentException(
+                    "padding and outputPadding must be >= 0, got padding=" + padding
+                            + ", outputPadding=" + outputPadding);
+        }
+        if (outputPadding >= Math.max(stride, dilation)) {
+            throw new IllegalArgumentException(
+                    "outputPadding must be smaller than stride or dilation, got outputPadding="
+                            + outputPadding + ", stride=" + stride + ", dilation=" + dilation);
+        }
+        Shape xs = x.getShape();
+        Shape ws = w.getShape();
+        if (xs.get(1) != ws.get(0)) {
+            throw new IllegalArgumentException(
+                    "input channels " + xs.get(1) + " do not match weight " + ws);
+        }
+        if (ws.get(0) % groups != 0) {
+            throw new IllegalArgumentException(
+                    "input channels " + ws.get(0) + " not divisible by groups=" + groups);
+        }
+        long cout = ws.get(1) * groups;
+        if (b != null && b.getShape().get(0) != cout) {
+            throw new IllegalArgumentException(
+                    "bias " + b.getShape() + " does not match " + cout + " output channels");
+        }
+        long length = (xs.get(2) - 1) * stride - 2L * padding + (long) dilation * (ws.get(2) - 1)
+                + outputPadding + 1;
+        if (length < 1) {
+            throw new IllegalArgumentException(
+                    "conv_transpose1d output would be empty for input " + xs + ", weight " + ws);
+        }
+        long biasHandle = b == null ? 0L : b.getHandle();
+        long out =
+                call(
+                        "conv_transpose1d",
+                        () ->
+                                NativeOpsBridge.convTranspose1d(
+                                        x.getHandle(),
+                                        w.getHandle(),
+                                        biasHandle,
+                                        stride,
+                                        padding,
+                                        outputPadding,
+                                        groups,
+                                        dilation));
+        return new PtNDArray(x.getManager(), out);
+    }
+
+    /** {@code torch.multinomial(probs, numSamples)} (without replacement) with a fixed seed. */
+    static NDArray multinomial(NDArray probs, int numSamples, long seed) {
+        return multinomial(probs, numSamples, false, seed);
+    }
+
+    /**
+     * Draws category indices from each row of {@code probs}, like {@code torch.multinomial}, using
+     * a CPU generator seeded with {@code seed}: the same seed and input give the same samples.
+     *
+     * @param probs (N, V) or (V), non-negative weights (need not sum to one), float32 or float64
+     * @return int64 (N, numSamples) or (numSamples), attached to the probs' manager
+     */
+    static NDArray multinomial(NDArray probs, int numSamples, boolean replacement, long seed) {
+        requireAvailable();
+        PtNDArray p = pt(probs, "probs");
+        int rank = p.getShape().dimension();
+        if (rank != 1 && rank != 2) {
+            throw new IllegalArgumentException(
+                    "probs must be (N, V) or (V), got " + p.getShape());
+        }
+        DataType dtype = p.getDataType();
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
+            throw new IllegalArgumentException("probs must be float32 or float64, got " + dtype);
+        }
+        requireCpu(p, "probs");
+        long categories = p.getShape().get(rank - 1);
+        if (categories < 1) {
+            throw new IllegalArgumentException("probs has no categories: " + p.getShape());
+        }
+        if (numSamples < 1) {
+            throw new IllegalArgumentException("numSamples must be >= 1, got " + numSamples);
+        }
+        if (!replacement && numSamples > categories) {
+            throw new IllegalArgumentException(
+                    "cannot draw " + numSamples + " samples without replacement from "
+                            + categories + " categories");
+        }
+        long out =
+                call(
+                        "multinomial",
+                        () -> NativeOpsBridge.multinomial(p.getHandle(), numSamples, replacement, seed));
+        return new PtNDArray(p.getManager(), out);
+    }
+
+    private interface NativeCall {
+        long run();
+    }
+
+    private static long call(String op, NativeCall nativeCall) {
+        try {
+            long handle = nativeCall.run();
+            if (handle == 0L) {
+                throw new EngineException("ATen " + op + " returned no tensor");
+            }
+            return handle;
+        } catch (EngineException e) {
+            throw e;
+        } catch (RuntimeException e) { // JavaCPP's translation of a C++ exception (c10::Error)
+            // c10::Error::what() appends a C++ backtrace; keep it on the cause only
+            String message = String.valueOf(e.getMessage());
+            int trace = message.indexOf("\nException raised from");
+            throw new EngineException(
+                    "ATen " + op + " failed: " + (trace < 0 ? message : message.substring(0, trace)),
+                    e);
+        }
+    }
+
+    private static void requireAvailable() {
+        if (!State.AVAILABLE) {
+            throw new IllegalStateException("bark4j native ops unavailable: " + State.REASON);
+        }
+    }
+
+    private static PtNDArray pt(NDArray array, String name) {
+        if (array == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (!(array instanceof PtNDArray)) {
+            throw new IllegalArgumentException(
+                    name + " must be a PyTorch engine array, got " + array.getClass().getName());
+        }
+        return (PtNDArray) array;
+    }
+
+    private static void requireRank(NDArray array, int rank, String name, String layout) {
+        if (array.getShape().dimension() != rank) {
+            throw new IllegalArgumentException(
+                    name + " must have rank " + rank + " " + layout + ", got " + array.getShape());
+        }
+    }
+
+    private static void requireSameType(DataType expected, NDArray array, String name) {
+        if (array.getDataType() != expected) {
+            throw new IllegalArgumentException(
+                    name + " must be " + expected + " like the first input, got "
+                            + array.getDataType());
+        }
+    }
+
+    private static void requireCpu(NDArray array, String name) {
+        if (!Device.Type.CPU.equals(array.getDevice().getDeviceType())) {
+            throw new IllegalArgumentException(
+                    name + " must be on the CPU, got " + array.getDevice());
+        }
+    }
+
+    private static void requireSameDevice(NDArray a, NDArray b, NDArray c) {
+        requireCpu(a, "first input");
+        if (!a.getDevice().equals(b.getDevice()) || !a.getDevice().equals(c.getDevice())) {
+            throw new IllegalArgumentException(
+                    "inputs are on different devices: " + a.getDevice() + ", " + b.getDevice()
+                            + ", " + c.getDevice());
+        }
+    }
+
+    /** Loads the bridge once, on first use, after DJL's PyTorch engine. */
+    private static final class State {
+        private static final String NOT_BUILT = "the bridge was not built";
+        private static final String OTHER_PLATFORM = "the bridge is only built for linux-x86_64";
+
+        static final boolean AVAILABLE;
+        static final String REASON;
+
+        static {
+            String reason;
+            try {
+                reason = load();
+            } catch (Throwable t) { // never let a failed load take the caller down
+                reason = "loading the native bridge failed: " + t;
+            }
+            AVAILABLE = reason == null;
+            REASON = reason;
+            if (AVAILABLE) {
+                logger.info(
+                        "bark4j native ops: using the JavaCPP bridge on libtorch {}"
+                                + " (fused attention, conv_transpose1d, seeded multinomial)",
+                        LIBTORCH_VERSION);
+            } else if (reason.startsWith(NOT_BUILT) || reason.startsWith(OTHER_PLATFORM)) {
+                logger.info("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
+            } else {
+                logger.warn("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
+            }
+        }
+
+        private State() {}
+
+        /** Returns null when the bridge is loaded, else why not. */
+        private static String load() throws IOException {
+            String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+            String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+            if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+                return OTHER_PLATFORM + ", this is " + os + "-" + arch;
+            }
+            if (NativeOps.class.getResource(BRIDGE_RESOURCE) == null) {
+                return NOT_BUILT + " into this jar (bark4j.native.skip?): "
+                        + BRIDGE_RESOURCE + " not found";
+            }
+            Engine engine = Engine.getEngine("PyTorch"); // loads DJL's libtorch first
+            String version = engine.getVersion();
+            if (!LIBTORCH_VERSION.equals(version)) {
+                return "the bridge is built for libtorch " + LIBTORCH_VERSION
+                        + " but DJL loaded libtorch " + version;
+            }
+            Path libtorch = loadedLibrary("libtorch_cpu.so");
+            if (libtorch == null) {
+                return "libtorch_cpu.so is not mapped into this process";
+            }
+            Set<String> missing = missingSymbols(libtorch);
+            if (!missing.isEmpty()) {
+                return libtorch + " lacks symbols the bridge calls: " + missing;
+            }
+            Loader.load(NativeOpsBridge.class);
+            return null;
+        }
+    }
+
+    /** The required symbols the given shared object does not export. */
+    static Set<String> missingSymbols(Path sharedObject) throws IOException {
+        Set<String> defined = ElfDynamicSymbols.read(sharedObject).defined();
+        return REQUIRED_SYMBOLS.stream()
+                .filter(s -> !defined.contains(s))
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    /** The path of a loaded shared object with this file name, from /proc/self/maps. */
+    static Path loadedLibrary(String fileName) throws IOException {
+        Path maps = Path.of("/proc/self/maps");
+        if (!Files.isReadable(maps)) {
+            return null;
+        }
+        try (Stream<String> lines = Files.lines(maps)) {
+            List<String> paths =
+                    lines.map(line -> {
+                                int slash = line.indexOf('/');
+                                return slash < 0 ? "" : line.substring(slash);
+                            })
+                            .filter(path -> path.endsWith("/" + fileName))
+                            .distinct()
+                            .collect(Collectors.toList());
+            if (paths.size() > 1) {
+                throw new IOException("several " + fileName + " are loaded: " + paths);
+            }
+            return paths.isEmpty() ? null : Path.of(paths.get(0));
+        }
+    }
+}

@@ -1,0 +1,510 @@
+package io.github.bark4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class NativeOpsTest {
+
+    private NDManager manager;
+
+    @BeforeAll
+    static void bridgeLoads() {
+        if (Boolean.getBoolean("bark4j.native.skip")) {
+            assumeTrue(NativeOps.isAvailable(), "native bridge not built: " + NativeOps.unavailableReason());
+        }
+        // on linux-x86_64 the build makes the bridge, so it must load
+        assertTrue(NativeOps.isAvailable(), () -> "bridge unavailable: " + NativeOps.unavailableReason());
+        assertNull(NativeOps.unavailableReason());
+    }
+
+    @BeforeEach
+    void open() {
+        manager = Engine.getEngine("PyTorch").newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    // ---------------------------------------------------------------- symbols and loading
+
+    @Test
+    void loadedLibtorchExportsEverySymbolTheBridgeCalls() throws Exception {
+        Path libtorch = NativeOps.loadedLibrary("libtorch_cpu.so");
+        assertTrue(libtorch != null, "libtorch_cpu.so is mapped");
+        // the real libtorch DJL extracted, never the build-time stub
+        assertFalse(libtorch.startsWith(Path.of("target").toAbsolutePath()), libtorch.toString());
+        Set<String> defined = ElfDynamicSymbols.read(libtorch).defined();
+        assertTrue(defined.size() > 10_000, "libtorch exports many symbols: " + defined.size());
+        for (String symbol : NativeOps.REQUIRED_SYMBOLS) {
+            assertTrue(defined.contains(symbol), "libtorch exports " + symbol);
+        }
+        assertEquals(Set.of(), NativeOps.missingSymbols(libtorch));
+    }
+
+    @Test
+    void bridgeNeedsExactlyTheListedLibtorchSymbols() throws Exception {
+        Path bridge =
+                Path.of(NativeOps.class.getResource(NativeOps.BRIDGE_RESOURCE).toURI());
+        ElfDynamicSymbols symbols = ElfDynamicSymbols.read(bridge);
+        Set<String> fromTorch = new HashSet<>();
+        for (String s : symbols.undefined()) {
+            if (s.startsWith("_ZN2at") || s.startsWith("_ZN3c10") || s.startsWith("_ZN5torch")) {
+                fromTorch.add(s);
+            }
+        }
+        assertEquals(new HashSet<>(NativeOps.REQUIRED_SYMBOLS), fromTorch);
+        assertTrue(symbols.defined().contains("JNI_OnLoad"));
+    }
+
+    @Test
+    void missingSymbolsAreReportedForOtherLibraries() throws Exception {
+        Path stub = Path.of("target/native-stub/libtorch_cpu.so");
+        assertEquals(
+                new HashSet<>(NativeOps.REQUIRED_SYMBOLS), NativeOps.missingSymbols(stub));
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    @Test
+    void attentionMatchesNaiveReference() {
+        int[][] cases = { // B, H, Tq, Tk, hd
+            {1, 1, 1, 1, 4}, {2, 3, 1, 7, 8}, {2, 2, 5, 5, 16}, {1, 4, 3, 9, 8}, {3, 2, 6, 4, 5}
+        };
+        for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
+            double tol = dtype == DataType.FLOAT32 ? 1e-5 : 1e-12;
+            for (int[] c : cases) {
+                NDArray q = random(dtype, 11, c[0], c[1], c[2], c[4]);
+                NDArray k = random(dtype, 12, c[0], c[1], c[3], c[4]);
+                NDArray v = random(dtype, 13, c[0], c[1], c[3], c[4]);
+                String what = dtype + " " + Arrays.toString(c);
+                // no mask
+                assertClose(naiveAttention(q, k, v, null),
+                        NativeOps.scaledDotProductAttention(q, k, v, false), tol, what);
+                if (c[2] <= c[3]) {
+                    // bottom-right causal (KV-cache decoding), incl. Tq == 1 and Tq == Tk
+                    NDArray expected = naiveAttention(q, k, v, causalMask(dtype, c[2], c[3], true));
+                    NDArray actual = NativeOps.scaledDotProductAttention(q, k, v, true);
+                    assertClose(expected, actual, tol, what + " causal");
+                    assertEquals(new Shape(c[0], c[1], c[2], c[4]), actual.getShape());
+                    assertEquals(dtype, actual.getDataType());
+                }
+                // top-left causal as an explicit additive mask
+                NDArray topLeft = causalMask(dtype, c[2], c[3], false);
+                assertClose(naiveAttention(q, k, v, topLeft),
+                        NativeOps.scaledDotProductAttention(q, k, v, topLeft, false), tol,
+                        what + " top-left mask");
+            }
+        }
+    }
+
+    @Test
+    void bottomRightDiffersFromTopLeftWhenQueriesAreFewerThanKeys() {
+        NDArray q = random(DataType.FLOAT32, 1, 1, 2, 3, 8);
+        NDArray k = random(DataType.FLOAT32, 2, 1, 2, 6, 8);
+        NDArray v = random(DataType.FLOAT32, 3, 1, 2, 6, 8);
+        NDArray bottomRight = NativeOps.scaledDotProductAttention(q, k, v, true);
+        NDArray topLeft = naiveAttention(q, k, v, causalMask(DataType.FLOAT32, 3, 6, false));
+        assertTrue(bottomRight.sub(topLeft).abs().max().getFloat() > 1e-3);
+        // the last query sees every key: same as no mask
+        NDArray unmasked = NativeOps.scaledDotProductAttention(q, k, v, false);
+        assertClose(unmasked.get(":, :, 2:3, :"), bottomRight.get(":, :, 2:3, :"), 1e-6, "last row");
+    }
+
+    @Test
+    void attentionAcceptsNonContiguousViews() {
+        // (B, T, heads, hd) transposed to (B, heads, T, hd), as a model's reshape would give
+        NDArray q = random(DataType.FLOAT32, 71, 2, 4, 3, 8).transpose(0, 2, 1, 3);
+        NDArray k = random(DataType.FLOAT32, 72, 2, 6, 3, 8).transpose(0, 2, 1, 3);
+        NDArray v = random(DataType.FLOAT32, 73, 2, 6, 3, 8).transpose(0, 2, 1, 3);
+        assertClose(naiveAttention(q, k, v, causalMask(DataType.FLOAT32, 4, 6, true)),
+                NativeOps.scaledDotProductAttention(q, k, v, true), 1e-5, "views");
+    }
+
+    @Test
+    void attentionWithBooleanAndAdditiveMasksCombinedWithCausal() {
+        int tq = 3;
+        int tk = 7;
+        NDArray q = random(DataType.FLOAT32, 21, 2, 2, tq, 8);
+        NDArray k = random(DataType.FLOAT32, 22, 2, 2, tk, 8);
+        NDArray v = random(DataType.FLOAT32, 23, 2, 2, tk, 8);
+        // padding mask hiding the first two keys of batch 1 only, shape (B, 1, 1, Tk)
+        boolean[] keep = new boolean[2 * tk];
+        float[] additive = new float[2 * tk];
+        for (int b = 0; b < 2; b++) {
+            for (int j = 0; j < tk; j++) {
+                keep[b * tk + j] = !(b == 1 && j < 2);
+                additive[b * tk + j] = keep[b * tk + j] ? 0f : Float.NEGATIVE_INFINITY;
+            }
+        }
+        NDArray boolMask = manager.create(keep, new Shape(2, 1, 1, tk));
+        NDArray addMask = manager.create(additive, new Shape(2, 1, 1, tk));
+        NDArray expected = naiveAttention(
+                q, k, v, addMask.add(causalMask(DataType.FLOAT32, tq, tk, true)));
+        assertClose(expected, NativeOps.scaledDotProductAttention(q, k, v, boolMask, true), 1e-5, "bool");
+        assertClose(expected, NativeOps.scaledDotProductAttention(q, k, v, addMask, true), 1e-5, "add");
+        assertClose(naiveAttention(q, k, v, addMask),
+                NativeOps.scaledDotProductAttention(q, k, v, boolMask, false), 1e-5, "bool only");
+        // the caller's mask is left as it was
+        assertEquals(DataType.BOOLEAN, boolMask.getDataType());
+        assertEquals(new Shape(2, 1, 1, tk), boolMask.getShape());
+    }
+
+    @Test
+    void attentionInHalfPrecision() {
+        NDArray q = random(DataType.FLOAT32, 31, 1, 2, 4, 8).toType(DataType.FLOAT16, false);
+        NDArray k = random(DataType.FLOAT32, 32, 1, 2, 6, 8).toType(DataType.FLOAT16, false);
+        NDArray v = random(DataType.FLOAT32, 33, 1, 2, 6, 8).toType(DataType.FLOAT16, false);
+        NDArray actual = NativeOps.scaledDotProductAttention(q, k, v, true);
+        assertEquals(DataType.FLOAT16, actual.getDataType());
+        NDArray expected = naiveAttention(
+                q.toType(DataType.FLOAT32, false), k.toType(DataType.FLOAT32, false),
+                v.toType(DataType.FLOAT32, false), causalMask(DataType.FLOAT32, 4, 6, true));
+        assertClose(expected, actual.toType(DataType.FLOAT32, false), 1e-2, "fp16");
+    }
+
+    @Test
+    void resultBelongsToTheQueryManagerAndOutlivesTheInputs() {
+        NDArray out;
+        try (NDManager inputs = manager.newSubManager()) {
+            NDArray q = inputs.ones(new Shape(1, 1, 2, 4));
+            NDArray k = inputs.ones(new Shape(1, 1, 3, 4));
+            NDArray v = inputs.arange(12f).reshape(1, 1, 3, 4);
+            out = NativeOps.scaledDotProductAttention(q, k, v, true);
+            assertTrue(out instanceof PtNDArray);
+            assertTrue(out.getManager() == inputs);
+            out.attach(manager);
+        }
+        // row 0 sees keys 0..1 equally, row 1 sees keys 0..2 equally
+        assertArrayEquals(new float[] {2, 3, 4, 5, 4, 5, 6, 7}, out.toFloatArray(), 1e-5f);
+    }
+
+    @Test
+    void attentionRejectsBadArguments() {
+        NDArray q = random(DataType.FLOAT32, 1, 1, 2, 3, 8);
+        NDArray k = random(DataType.FLOAT32, 2, 1, 2, 5, 8);
+        NDArray v = random(DataType.FLOAT32, 3, 1, 2, 5, 8);
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q.reshape(2, 3, 8), k, v, false));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q, k.toType(DataType.FLOAT64, false), v, false));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q.toType(DataType.INT32, false),
+                        k.toType(DataType.INT32, false), v.toType(DataType.INT32, false), false));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q, k, v.get(":, :, 0:4, :"), false));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q, k.get(":, :, :, 0:4"), v, false));
+        // causal with more queries than keys is not defined bottom-right
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(k, q, q, true));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q, k, v, manager.zeros(new Shape(3, 4)), false));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(q, k, v,
+                        manager.zeros(new Shape(3, 5), DataType.FLOAT64), false));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.scaledDotProductAttention(null, k, v, false));
+        // passes the Java checks, fails inside ATen (mask batch 3 vs 1): a Java exception
+        EngineException e = assertThrows(EngineException.class,
+                () -> NativeOps.scaledDotProductAttention(q, k, v,
+                        manager.zeros(new Shape(3, 2, 3, 5)), false));
+        assertTrue(e.getMessage().contains("scaled_dot_product_attention"), e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- conv_transpose1d
+
+    @Test
+    void convTranspose1dMatchesNaiveLoop() {
+        int[][] cases = { // B, Cin, Cout/groups, T, K, stride, padding, outputPadding, groups, dilation
+            {1, 1, 1, 5, 3, 1, 0, 0, 1, 1},
+            {2, 3, 4, 7, 4, 2, 1, 0, 1, 1},
+            {2, 4, 2, 6, 8, 4, 2, 1, 1, 1},
+            {3, 4, 3, 5, 3, 2, 0, 1, 2, 1},
+            {1, 2, 5, 9, 16, 8, 4, 0, 1, 1},
+            {2, 6, 1, 4, 3, 3, 1, 2, 3, 2},
+            {1, 2, 2, 4, 2, 1, 0, 1, 1, 3},
+        };
+        for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
+            double tol = dtype == DataType.FLOAT32 ? 1e-4 : 1e-11;
+            for (int[] c : cases) {
+                int b = c[0];
+                int cin = c[1];
+                int coutG = c[2];
+                int t = c[3];
+                int kk = c[4];
+                int groups = c[8];
+                double[] x = randomDoubles(41, b * cin * t);
+                double[] w = randomDoubles(42, cin * coutG * kk);
+                double[] bias = randomDoubles(43, coutG * groups);
+                for (boolean withBias : new boolean[] {false, true}) {
+                    double[] expected = naiveConvTranspose1d(x, w, withBias ? bias : null, b, cin,
+                            coutG, t, kk, c[5], c[6], c[7], groups, c[9]);
+                    int length = expected.length / (b * coutG * groups);
+                    NDArray out = NativeOps.convTranspose1d(
+                            array(dtype, x, b, cin, t), array(dtype, w, cin, coutG, kk),
+                            withBias ? array(dtype, bias, coutG * groups) : null,
+                            c[5], c[6], c[7], groups, c[9]);
+                    String what = dtype + " " + Arrays.toString(c) + " bias=" + withBias;
+                    assertEquals(new Shape(b, coutG * groups, length), out.getShape(), what);
+                    assertEquals(dtype, out.getDataType(), what);
+                    assertArrayEquals(expected, out.toType(DataType.FLOAT64, false).toDoubleArray(),
+                            tol, what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void convTranspose1dRejectsBadArguments() {
+        NDArray x = manager.ones(new Shape(1, 2, 5));
+        NDArray w = manager.ones(new Shape(2, 3, 4));
+        NDArray b = manager.ones(new Shape(3));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b, -1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b, 0, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b, 2, -1, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b, 2, 0, 2, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x.reshape(2, 5), w, b, 1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w.reshape(6, 4), b, 1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w.toType(DataType.FLOAT64, false), b, 1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b.toType(DataType.FLOAT64, false), 1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, manager.ones(new Shape(3, 3, 4)), b, 1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, manager.ones(new Shape(4)), 1, 0, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b, 1, 0, 0, 3, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x, w, b, 1, 9, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.convTranspose1d(x.toType(DataType.INT32, false),
+                        w.toType(DataType.INT32, false), null, 1, 0, 0, 1, 1));
+        // still usable afterwards
+        assertEquals(new Shape(1, 3, 8), NativeOps.convTranspose1d(x, w, b, 1, 0, 0, 1, 1).getShape());
+    }
+
+    // ---------------------------------------------------------------- multinomial
+
+    @Test
+    void multinomialIsReproducibleForASeed() {
+        NDArray probs = manager.create(randomDoubles(51, 4 * 50), new Shape(4, 50))
+                .abs().toType(DataType.FLOAT32, false);
+        for (boolean replacement : new boolean[] {false, true}) {
+            NDArray a = NativeOps.multinomial(probs, 8, replacement, 1234);
+            NDArray b = NativeOps.multinomial(probs, 8, replacement, 1234);
+            NDArray c = NativeOps.multinomial(probs, 8, replacement, 98765);
+            assertEquals(new Shape(4, 8), a.getShape());
+            assertEquals(DataType.INT64, a.getDataType());
+            assertArrayEquals(a.toLongArray(), b.toLongArray());
+            assertFalse(Arrays.equals(a.toLongArray(), c.toLongArray()));
+            for (long i : a.toLongArray()) {
+                assertTrue(i >= 0 && i < 50);
+            }
+            if (!replacement) {
+                for (int row = 0; row < 4; row++) {
+                    long[] drawn = a.get(row).toLongArray();
+                    assertEquals(8, Arrays.stream(drawn).distinct().count(), "no repeats in a row");
+                }
+            }
+        }
+        // a seed interleaved with other draws still gives the same samples
+        NDArray first = NativeOps.multinomial(probs.toType(DataType.FLOAT64, false), 3, 7);
+        NativeOps.multinomial(probs, 5, true, 8);
+        assertArrayEquals(first.toLongArray(),
+                NativeOps.multinomial(probs.toType(DataType.FLOAT64, false), 3, 7).toLongArray());
+    }
+
+    @Test
+    void multinomialSeedsHoldAcrossThreads() throws Exception {
+        NDArray probs = manager.create(randomDoubles(61, 2 * 300), new Shape(2, 300))
+                .abs().toType(DataType.FLOAT32, false);
+        long[][] expected = new long[16][];
+        for (int seed = 0; seed < 16; seed++) {
+            expected[seed] = NativeOps.multinomial(probs, 4, true, seed).toLongArray();
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int task = 0; task < 64; task++) {
+                int seed = task % 16;
+                results.add(pool.submit(() -> {
+                    try (NDManager local = manager.newSubManager()) {
+                        NDArray mine = probs.duplicate();
+                        mine.attach(local);
+                        NDArray drawn = NativeOps.multinomial(mine, 4, true, seed);
+                        return Arrays.equals(expected[seed], drawn.toLongArray());
+                    }
+                }));
+            }
+            for (java.util.concurrent.Future<Boolean> r : results) {
+                assertTrue(r.get(), "same seed, same samples on any thread");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void multinomialFollowsTheDistribution() {
+        // one-hot rows always give their index; zero columns are never drawn
+        float[] p = new float[3 * 6];
+        p[2] = 1f;          // row 0: only index 2
+        p[6 + 5] = 0.25f;   // row 1: only index 5
+        p[12 + 1] = 3f;     // row 2: 1 and 4 at 3:1 (unnormalized)
+        p[12 + 4] = 1f;
+        NDArray probs = manager.create(p, new Shape(3, 6));
+        int[] counts = new int[6];
+        int draws = 2000;
+        for (int seed = 0; seed < draws; seed++) {
+            long[] s = NativeOps.multinomial(probs, 1, seed).toLongArray();
+            assertEquals(3, s.length);
+            assertEquals(2, s[0]);
+            assertEquals(5, s[1]);
+            assertTrue(s[2] == 1 || s[2] == 4, "zero-probability column drawn: " + s[2]);
+            counts[(int) s[2]]++;
+        }
+        double share = counts[1] / (double) draws;
+        assertTrue(Math.abs(share - 0.75) < 0.05, "index 1 share " + share);
+        // many samples with replacement from one seed: frequencies follow the weights
+        long[] many = NativeOps.multinomial(probs.get(2), 20000, true, 5).toLongArray();
+        assertEquals(20000, many.length);
+        long ones = Arrays.stream(many).filter(i -> i == 1).count();
+        assertEquals(20000, ones + Arrays.stream(many).filter(i -> i == 4).count());
+        assertTrue(Math.abs(ones / 20000.0 - 0.75) < 0.02, "share " + ones / 20000.0);
+    }
+
+    @Test
+    void multinomialRejectsBadArguments() {
+        NDArray probs = manager.ones(new Shape(2, 4));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.multinomial(probs.reshape(1, 2, 4), 1, 0));
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeOps.multinomial(probs.toType(DataType.INT32, false), 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> NativeOps.multinomial(probs, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> NativeOps.multinomial(probs, 5, 0));
+        assertEquals(new Shape(2, 5), NativeOps.multinomial(probs, 5, true, 0).getShape());
+        // negative and all-zero rows are rejected by ATen: Java exception, no crash
+        NDArray negative = manager.create(new float[] {0.5f, -0.1f, 0.6f}, new Shape(1, 3));
+        assertThrows(EngineException.class, () -> NativeOps.multinomial(negative, 1, 0));
+        NDArray zeros = manager.zeros(new Shape(2, 3));
+        EngineException e = assertThrows(EngineException.class, () -> NativeOps.multinomial(zeros, 1, 0));
+        assertTrue(e.getMessage().startsWith("ATen multinomial failed: "), e.getMessage());
+        assertTrue(e.getMessage().contains("probabilit"), e.getMessage());
+        assertFalse(e.getMessage().contains("frame #"), "C++ backtrace kept off the message");
+        assertEquals(1, NativeOps.multinomial(probs, 1, 3).getShape().get(1));
+    }
+
+    // ---------------------------------------------------------------- references and helpers
+
+    /** softmax(q k^T / sqrt(hd) + mask) v with plain DJL ops. */
+    private static NDArray naiveAttention(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
+        double scale = 1.0 / Math.sqrt(q.getShape().get(3));
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale);
+        if (additiveMask != null) {
+            scores = scores.add(additiveMask);
+        }
+        return scores.softmax(-1).matMul(v);
+    }
+
+    /** Additive (Tq, Tk) causal mask: query i sees keys j <= i (+ Tk - Tq when bottom-right). */
+    private NDArray causalMask(DataType dtype, int tq, int tk, boolean bottomRight) {
+        double[] m = new double[tq * tk];
+        int offset = bottomRight ? tk - tq : 0;
+        for (int i = 0; i < tq; i++) {
+            for (int j = 0; j < tk; j++) {
+                m[i * tk + j] = j <= i + offset ? 0 : Double.NEGATIVE_INFINITY;
+            }
+        }
+        return array(dtype, m, tq, tk);
+    }
+
+    private static double[] naiveConvTranspose1d(double[] x, double[] w, double[] bias, int batch,
+            int cin, int coutG, int t, int kk, int stride, int padding, int outputPadding,
+            int groups, int dilation) {
+        int length = (t - 1) * stride - 2 * padding + dilation * (kk - 1) + outputPadding + 1;
+        int cout = coutG * groups;
+        int cinG = cin / groups;
+        double[] out = new double[batch * cout * length];
+        for (int b = 0; b < batch; b++) {
+            for (int oc = 0; oc < cout; oc++) {
+                int g = oc / coutG;
+                int ocg = oc % coutG;
+                for (int o = 0; o < length; o++) {
+                    out[(b * cout + oc) * length + o] = bias == null ? 0 : bias[oc];
+                }
+                for (int ci = g * cinG; ci < (g + 1) * cinG; ci++) {
+                    for (int i = 0; i < t; i++) {
+                        for (int j = 0; j < kk; j++) {
+                            int o = i * stride - padding + j * dilation;
+                            if (o >= 0 && o < length) {
+                                out[(b * cout + oc) * length + o] +=
+                                        x[(b * cin + ci) * t + i] * w[(ci * coutG + ocg) * kk + j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private NDArray random(DataType dtype, long seed, long... shape) {
+        return array(dtype, randomDoubles(seed, (int) new Shape(shape).size()), shape);
+    }
+
+    private NDArray array(DataType dtype, double[] values, long... shape) {
+        return manager.create(values, new Shape(shape)).toType(dtype, false);
+    }
+
+    private static double[] randomDoubles(long seed, int n) {
+        Random r = new Random(seed);
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) {
+            d[i] = r.nextGaussian();
+        }
+        return d;
+    }
+
+    private static void assertClose(NDArray expected, NDArray actual, double tol, String what) {
+        assertEquals(expected.getShape(), actual.getShape(), what);
+        double[] e = expected.toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] a = actual.toType(DataType.FLOAT64, false).toDoubleArray();
+        for (int i = 0; i < e.length; i++) {
+            assertFalse(Double.isNaN(a[i]), what + ": NaN at " + i);
+            assertEquals(e[i], a[i], tol * Math.max(1, Math.abs(e[i])), what + " at " + i);
+        }
+        assertNotEquals(0, e.length);
+    }
+}
