@@ -23,6 +23,9 @@ interface AttentionKernel {
         return scores.softmax(-1).matMul(v);
     };
 
+    /** libtorch's fused scaled_dot_product_attention through the native bridge. */
+    AttentionKernel SDPA = NativeOps::scaledDotProductAttention;
+
     /** Additive mask (Tq, Tk): 0 where query i may see key j (j ≤ Tk − Tq + i), −∞ elsewhere. */
     static NDArray causalMask(NDArray like, int tq, int tk) {
         float[] mask = new float[tq * tk];

@@ -23,6 +23,7 @@ final class BarkModel implements AutoCloseable {
 
     final Path dir;
     final BarkConfig config;
+    /** Compute dtype of the GPTs; the codec runs in {@link #codecDtype}. */
     final DataType dtype;
     final Gpt semantic;
     final Gpt coarse;
@@ -48,7 +49,26 @@ final class BarkModel implements AutoCloseable {
         return manager;
     }
 
-    static BarkModel load(Path dir, DataType dtype, Device device) {
+    /** Where the weights live: the compute device, or the host when offloading per stage. */
+    Device weightDevice() {
+        return manager.getDevice();
+    }
+
+    /**
+     * Loads a model folder.
+     *
+     * @param attention attention kernel of the three GPTs
+     * @param nativeConvTranspose use libtorch's transposed convolution (bridge) in the codec
+     */
+    static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
+            boolean nativeConvTranspose) {
+        DataType dtype = switch (precision) {
+            case FP16 -> DataType.FLOAT16;
+            case FP32 -> DataType.FLOAT32;
+            case FP64 -> DataType.FLOAT64;
+        };
+        // EnCodec is small and sensitive; it keeps 32-bit unless FP64 is asked for
+        DataType codecDtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
         if (!Files.isDirectory(dir)) {
             throw new ModelLoadException("Model folder not found: " + dir);
         }
@@ -59,12 +79,15 @@ final class BarkModel implements AutoCloseable {
         try (TensorSource source = openWeights(dir)) {
             WeightStore store = new WeightStore(source, manager, dtype);
             Gpt semantic = new Gpt(config.semantic(), GptWeights.load(store, SEMANTIC_PREFIX, config.semantic()),
-                    AttentionKernel.EAGER);
+                    attention);
             Gpt coarse = new Gpt(config.coarse(), GptWeights.load(store, COARSE_PREFIX, config.coarse()),
-                    AttentionKernel.EAGER);
-            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, FINE_PREFIX, config.fine()),
-                    AttentionKernel.EAGER);
-            CodecDecoder codec = CodecDecoder.load(store, CODEC_PREFIX, config.codec(), config.fine().nCodesTotal());
+                    attention);
+            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, FINE_PREFIX, config.fine()), attention);
+            CodecDecoder codec = CodecDecoder.load(store.as(codecDtype), CODEC_PREFIX, config.codec(),
+                    config.fine().nCodesTotal());
+            if (nativeConvTranspose) {
+                codec = codec.withTransposedConv(CodecDecoder.TransposedConv.NATIVE);
+            }
             store.checkNoUnknownKeys(key -> UNUSED_CODEC_KEY.matcher(key).matches());
             tokenizer = TextTokenizer.load(dir.resolve("tokenizer.json"));
             return new BarkModel(dir, config, dtype, semantic, coarse, fine, codec, tokenizer, manager);

@@ -62,49 +62,106 @@ final class Coarse {
         }
     }
 
-    /** Generates (2, frames) codes 0..1023. */
-    static int[][] generate(Gpt gpt, NDManager manager, int[] semantic, VoicePreset voice, GenerationOptions o,
-            Sampler sampler) {
+    /**
+     * Generates (2, frames) codes 0..1023 for each row. Rows share the voice, so while active they
+     * have identical prompt lengths and decode in lockstep; a row that has all its tokens keeps being
+     * fed its last token (outputs ignored) until the window ends, then leaves the batch.
+     */
+    static int[][][] generate(Gpt gpt, NDManager manager, int[][] semantic, VoicePreset voice, GenerationOptions o,
+            Sampler[] samplers) {
+        int batch = semantic.length;
         History history = History.of(voice);
-        int nSteps = steps(semantic.length);
-        int[] semanticIn = concat(history.semantic(), semantic);
         int base = history.semantic().length;
-        int[] coarse = Arrays.copyOf(history.coarse(), history.coarse().length + nSteps);
-        int coarseLength = history.coarse().length;
-        int windows = (int) Math.ceil(nSteps / (double) WINDOW);
-        int step = 0;
+        int[] nSteps = new int[batch];
+        int[][] semanticIn = new int[batch][];
+        int[][] coarse = new int[batch][];
+        int[] coarseLength = new int[batch];
+        int[] step = new int[batch];
+        int windows = 0;
+        int totalSteps = 0;
+        for (int b = 0; b < batch; b++) {
+            nSteps[b] = steps(semantic[b].length);
+            semanticIn[b] = concat(history.semantic(), semantic[b]);
+            coarse[b] = Arrays.copyOf(history.coarse(), history.coarse().length + nSteps[b]);
+            coarseLength[b] = history.coarse().length;
+            windows = Math.max(windows, (int) Math.ceil(nSteps[b] / (double) WINDOW));
+            totalSteps = Math.max(totalSteps, nSteps[b]);
+        }
         for (int w = 0; w < windows; w++) {
-            int semanticIndex = base + (int) Math.rint(step / SEMANTIC_TO_COARSE);
-            int from = Math.max(0, semanticIndex - MAX_SEMANTIC_HISTORY);
-            long[] prompt = windowPrompt(semanticIn, from, coarse, coarseLength);
+            int[] rows = activeRows(step, nSteps);
+            long[][] prompts = new long[rows.length][];
+            for (int i = 0; i < rows.length; i++) {
+                int b = rows[i];
+                int semanticIndex = base + (int) Math.rint(step[b] / SEMANTIC_TO_COARSE);
+                int from = Math.max(0, semanticIndex - MAX_SEMANTIC_HISTORY);
+                prompts[i] = windowPrompt(semanticIn[b], from, coarse[b], coarseLength[b]);
+                if (prompts[i].length != prompts[0].length) {
+                    throw new IllegalStateException("coarse rows out of step: prompt lengths differ");
+                }
+            }
+            int promptLength = prompts[0].length;
             try (NDScope scope = new NDScope();
-                    KvCache cache = new KvCache(manager, gpt.config(), 1, prompt.length + WINDOW,
+                    KvCache cache = new KvCache(manager, gpt.config(), rows.length, promptLength + WINDOW,
                             gpt.weights().positionEmbedding().getDataType())) {
                 scope.suppressNotUsedWarning();
-                long[] feed = prompt;
-                for (int j = 0; j < WINDOW && step < nSteps; j++) {
+                long[] feed = flatten(prompts);
+                int feedLength = promptLength;
+                for (int j = 0; j < WINDOW; j++) {
+                    boolean any = false;
+                    for (int b : rows) {
+                        any |= step[b] < nSteps[b];
+                    }
+                    if (!any) {
+                        break;
+                    }
                     double[] logits;
                     try (NDScope stepScope = new NDScope()) {
                         stepScope.suppressNotUsedWarning();
-                        NDArray input = gpt.embed(Tensors.ids(manager, feed, 1, feed.length));
+                        NDArray input = gpt.embed(Tensors.ids(manager, feed, rows.length, feedLength));
                         logits = Tensors.toDoubles(gpt.forwardCausal(input, cache, true));
                     }
-                    int start = CODES_START + (step % CODEBOOKS) * VoicePreset.CODEBOOK_SIZE;
-                    int token = start + pick(logits, start, o, sampler);
-                    coarse[coarseLength++] = token;
-                    step++;
-                    feed = new long[] {token};
+                    int vocab = logits.length / rows.length;
+                    long[] next = new long[rows.length];
+                    for (int i = 0; i < rows.length; i++) {
+                        int b = rows[i];
+                        if (step[b] >= nSteps[b]) {
+                            next[i] = coarse[b][coarseLength[b] - 1];
+                            continue;
+                        }
+                        int start = CODES_START + (step[b] % CODEBOOKS) * VoicePreset.CODEBOOK_SIZE;
+                        int token = start + pick(logits, i * vocab + start, o, samplers[b]);
+                        coarse[b][coarseLength[b]++] = token;
+                        step[b]++;
+                        next[i] = token;
+                    }
+                    feed = next;
+                    feedLength = 1;
                 }
             }
-            o.progress().onProgress(Stage.COARSE, step, nSteps);
+            o.progress().onProgress(Stage.COARSE, Math.min(totalSteps, (w + 1) * WINDOW), totalSteps);
         }
-        int frames = nSteps / CODEBOOKS;
-        int[][] out = new int[CODEBOOKS][frames];
-        int offset = history.coarse().length;
-        for (int t = 0; t < frames; t++) {
-            for (int k = 0; k < CODEBOOKS; k++) {
-                out[k][t] = coarse[offset + t * CODEBOOKS + k] - SEMANTIC_VOCAB - k * VoicePreset.CODEBOOK_SIZE;
+        int[][][] out = new int[batch][][];
+        for (int b = 0; b < batch; b++) {
+            int frames = nSteps[b] / CODEBOOKS;
+            out[b] = new int[CODEBOOKS][frames];
+            int offset = history.coarse().length;
+            for (int t = 0; t < frames; t++) {
+                for (int k = 0; k < CODEBOOKS; k++) {
+                    out[b][k][t] = coarse[b][offset + t * CODEBOOKS + k] - SEMANTIC_VOCAB - k * VoicePreset.CODEBOOK_SIZE;
+                }
             }
+        }
+        return out;
+    }
+
+    private static int[] activeRows(int[] step, int[] nSteps) {
+        return java.util.stream.IntStream.range(0, step.length).filter(b -> step[b] < nSteps[b]).toArray();
+    }
+
+    private static long[] flatten(long[][] rows) {
+        long[] out = new long[rows.length * rows[0].length];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, out, i * rows[0].length, rows[0].length);
         }
         return out;
     }
@@ -124,7 +181,7 @@ final class Coarse {
         return prompt;
     }
 
-    /** Index within the codebook's 1024 logits starting at {@code start}. */
+    /** Index within the codebook's 1024 logits starting at array offset {@code start}. */
     static int pick(double[] logits, int start, GenerationOptions o, Sampler sampler) {
         int end = start + VoicePreset.CODEBOOK_SIZE;
         if (o.greedy()) {

@@ -51,10 +51,32 @@ final class CodecDecoder {
         NDArray apply(NDArray x, NDArray weight, NDArray bias, int stride);
 
         TransposedConv MATMUL = CodecDecoder::convTransposeByMatmul;
+
+        /** libtorch's conv_transpose1d through the native bridge. */
+        TransposedConv NATIVE = (x, weight, bias, stride) -> NativeOps.convTranspose1d(x, weight, bias, stride, 0, 0, 1, 1);
     }
 
     CodecDecoder withTransposedConv(TransposedConv kernel) {
         return new CodecDecoder(config, codebooks, first, lstm, blocks, last, kernel);
+    }
+
+    /** A copy of every weight on {@code manager}'s device, owned by it (per-stage offload). */
+    CodecDecoder copyTo(ai.djl.ndarray.NDManager manager) {
+        java.util.function.UnaryOperator<NDArray> c = a -> a == null ? null : Tensors.copyTo(a, manager);
+        java.util.function.UnaryOperator<Conv> cc = v -> v == null ? null
+                : new Conv(c.apply(v.weight()), c.apply(v.bias()), v.kernel(), v.stride(), v.dilation());
+        List<UpsampleBlock> b = new ArrayList<>();
+        for (UpsampleBlock block : blocks) {
+            List<ResidualUnit> units = new ArrayList<>();
+            for (ResidualUnit u : block.units()) {
+                units.add(new ResidualUnit(cc.apply(u.first()), cc.apply(u.second()), cc.apply(u.shortcut())));
+            }
+            b.add(new UpsampleBlock(cc.apply(block.transposed()), List.copyOf(units)));
+        }
+        Lstm l = new Lstm(lstm.weightsIh().stream().map(c).toList(), lstm.weightsHh().stream().map(c).toList(),
+                lstm.biases().stream().map(c).toList(), lstm.hidden());
+        return new CodecDecoder(config, codebooks.stream().map(c).toList(), cc.apply(first), l, List.copyOf(b),
+                cc.apply(last), transposedConv);
     }
 
     CodecConfig config() {

@@ -32,6 +32,10 @@ final class Gpt {
         return weights;
     }
 
+    AttentionKernel attention() {
+        return attention;
+    }
+
     Gpt withAttention(AttentionKernel kernel) {
         return new Gpt(config, weights, kernel);
     }

@@ -1,6 +1,7 @@
 package io.github.bark4j;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,23 @@ record GptWeights(
             NDArray norm2Weight, NDArray norm2Bias,
             NDArray mlpInWeight, NDArray mlpInBias,
             NDArray mlpOutWeight, NDArray mlpOutBias) {}
+
+    /** A copy of every tensor on {@code manager}'s device, owned by it (per-stage offload). */
+    GptWeights copyTo(NDManager manager) {
+        java.util.IdentityHashMap<NDArray, NDArray> copies = new java.util.IdentityHashMap<>();
+        java.util.function.UnaryOperator<NDArray> c = a -> a == null ? null
+                : copies.computeIfAbsent(a, x -> Tensors.copyTo(x, manager));
+        List<Layer> l = new ArrayList<>();
+        for (Layer x : layers) {
+            l.add(new Layer(c.apply(x.norm1Weight()), c.apply(x.norm1Bias()), c.apply(x.attnProjWeight()),
+                    c.apply(x.attnProjBias()), c.apply(x.attnOutWeight()), c.apply(x.attnOutBias()),
+                    c.apply(x.norm2Weight()), c.apply(x.norm2Bias()), c.apply(x.mlpInWeight()), c.apply(x.mlpInBias()),
+                    c.apply(x.mlpOutWeight()), c.apply(x.mlpOutBias())));
+        }
+        // tied heads stay tied: the identity map copies a shared table once
+        return new GptWeights(inputEmbeddings.stream().map(c).toList(), c.apply(positionEmbedding), List.copyOf(l),
+                c.apply(finalNormWeight), c.apply(finalNormBias), heads.stream().map(c).toList());
+    }
 
     static GptWeights load(WeightStore store, String prefix, GptConfig c) {
         long h = c.hiddenSize();

@@ -64,38 +64,70 @@ final class Semantic {
         return gpt.forwardCausal(x, null, true).squeeze(0);
     }
 
-    static int[] generate(Gpt gpt, NDManager manager, long[] textIds, VoicePreset voice, GenerationOptions o,
-            Sampler sampler) {
+    /**
+     * Generates semantic tokens for a batch of texts (one row each, same voice). All rows share the
+     * 257-position prompt layout, so they decode in lockstep; a finished row keeps being fed its EOS
+     * and its outputs are ignored, which leaves the other rows' arithmetic untouched.
+     */
+    static int[][] generate(Gpt gpt, NDManager manager, long[][] textIds, VoicePreset voice, GenerationOptions o,
+            Sampler[] samplers) {
+        int batch = textIds.length;
         int maxNew = Math.min(MAX_NEW_TOKENS, gpt.config().blockSize() - PROMPT_LENGTH + 1);
-        int[] out = new int[maxNew];
-        int n = 0;
-        double seconds = 0;
-        ProgressListener progress = o.progress();
+        int[][] out = new int[batch][maxNew];
+        int[] lengths = new int[batch];
+        boolean[] done = new boolean[batch];
+        double[] seconds = new double[batch];
+        int active = batch;
+        long[] prompt = new long[batch * (2 * TEXT_SLOTS + 1)];
+        for (int b = 0; b < batch; b++) {
+            long[] row = promptIds(textIds[b], voice);
+            System.arraycopy(row, 0, prompt, b * row.length, row.length);
+        }
         try (NDScope scope = new NDScope();
-                KvCache cache = new KvCache(manager, gpt.config(), 1, PROMPT_LENGTH + maxNew - 1,
+                KvCache cache = new KvCache(manager, gpt.config(), batch, PROMPT_LENGTH + maxNew - 1,
                         gpt.weights().positionEmbedding().getDataType())) {
             scope.suppressNotUsedWarning();
-            NDArray prompt = promptEmbeddings(gpt, manager, promptIds(textIds, voice), 1);
-            double[] logits = Tensors.toDoubles(gpt.forwardCausal(prompt, cache, true));
-            for (int step = 0; step < maxNew; step++) {
-                int token = pick(logits, o, sampler);
-                if (token < 0) {
-                    break; // EOS
+            NDArray x = promptEmbeddings(gpt, manager, prompt, batch);
+            double[] logits = Tensors.toDoubles(gpt.forwardCausal(x, cache, true));
+            int vocab = logits.length / batch;
+            long[] feed = new long[batch];
+            for (int step = 0; step < maxNew && active > 0; step++) {
+                for (int b = 0; b < batch; b++) {
+                    if (done[b]) {
+                        feed[b] = EOS;
+                        continue;
+                    }
+                    int token = pick(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab), o, samplers[b]);
+                    if (token < 0) {
+                        done[b] = true;
+                        active--;
+                        feed[b] = EOS;
+                        continue;
+                    }
+                    out[b][lengths[b]++] = token;
+                    feed[b] = token;
+                    seconds[b] += 1 / RATE_HZ;
+                    if (seconds[b] > o.maxSemanticSeconds() || step == maxNew - 1) {
+                        done[b] = true;
+                        active--;
+                    }
                 }
-                out[n++] = token;
-                seconds += 1 / RATE_HZ;
-                progress.onProgress(Stage.SEMANTIC, n, maxNew);
-                if (seconds > o.maxSemanticSeconds() || step == maxNew - 1) {
+                o.progress().onProgress(Stage.SEMANTIC, step + 1, maxNew);
+                if (active == 0) {
                     break;
                 }
                 try (NDScope stepScope = new NDScope()) {
                     stepScope.suppressNotUsedWarning();
-                    NDArray ids = Tensors.ids(manager, new long[] {token}, 1, 1);
+                    NDArray ids = Tensors.ids(manager, feed, batch, 1);
                     logits = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(ids), cache, true));
                 }
             }
         }
-        return Arrays.copyOf(out, n);
+        int[][] result = new int[batch][];
+        for (int b = 0; b < batch; b++) {
+            result[b] = Arrays.copyOf(out[b], lengths[b]);
+        }
+        return result;
     }
 
     /** The next semantic token from the logits of one step, or -1 for EOS. */

@@ -5,7 +5,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,13 +32,20 @@ public final class Synthesizer implements AutoCloseable {
 
     private final BarkModel model;
     private final Precision precision;
+    private final Attention attention;
+    private final Offload offload;
+    private final Device device;
     private final Voices voices;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private Synthesizer(BarkModel model, Precision precision, Voices voices) {
+    private Synthesizer(BarkModel model, Precision precision, Attention attention, Offload offload, Device device,
+            Voices voices) {
         this.model = model;
         this.precision = precision;
+        this.attention = attention;
+        this.offload = offload;
+        this.device = device;
         this.voices = voices;
     }
 
@@ -49,6 +55,20 @@ public final class Synthesizer implements AutoCloseable {
 
     public Precision precision() {
         return precision;
+    }
+
+    /** The attention kernel in use: {@link Attention#EAGER} when SDPA was asked for but is unavailable. */
+    public Attention attention() {
+        return attention;
+    }
+
+    public Offload offload() {
+        return offload;
+    }
+
+    /** The compute device, e.g. "cpu()" or "gpu(0)". */
+    public String device() {
+        return device.toString();
     }
 
     /** Audio sample rate of this model's codec (24000 for Bark). */
@@ -68,42 +88,143 @@ public final class Synthesizer implements AutoCloseable {
      * @throws InvalidVoiceException when the voice does not fit this model
      */
     public Speech generate(String text, GenerationOptions options) {
+        return generate(List.of(Objects.requireNonNull(text, "text")), options).get(0);
+    }
+
+    /**
+     * Speaks several texts in one batch (same options and voice for all), each with its own length.
+     * In greedy mode every result equals what {@link #generate(String, GenerationOptions)} gives for
+     * that text alone; with a seed, row i samples as a single call with seed + i would.
+     */
+    public List<Speech> generate(List<String> texts, GenerationOptions options) {
+        Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(options, "options");
-        List<String> warnings = new ArrayList<>();
-        long[] textIds = tokenize(text, warnings);
-        boolean truncated = !warnings.isEmpty();
+        if (texts.isEmpty()) {
+            throw new InvalidInputException("texts must not be empty");
+        }
+        int batch = texts.size();
+        long[][] textIds = new long[batch][];
+        List<List<String>> warnings = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            List<String> w = new ArrayList<>();
+            textIds[b] = tokenize(texts.get(b), w);
+            warnings.add(w);
+        }
         VoicePreset voice = resolveVoice(options);
         long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
+        Sampler[] samplers = new Sampler[batch];
+        for (int b = 0; b < batch; b++) {
+            samplers[b] = new Sampler(seed + b);
+        }
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            return run(textIds, voice, options, new Sampler(seed), warnings, truncated);
+            return run(textIds, voice, options, samplers, warnings);
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
-    private Speech run(long[] textIds, VoicePreset voice, GenerationOptions o, Sampler sampler, List<String> warnings,
-            boolean truncated) {
-        try (NDManager request = model.manager().newSubManager(); NDScope scope = new NDScope()) {
+    private List<Speech> run(long[][] textIds, VoicePreset voice, GenerationOptions o, Sampler[] samplers,
+            List<List<String>> warnings) {
+        int batch = textIds.length;
+        try (NDManager request = model.manager().newSubManager(device); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            int[] semantic = Semantic.generate(model.semantic, request, textIds, voice, o, sampler);
-            if (semantic.length == 0) {
-                warnings.add("The semantic model ended the utterance at once (EOS first): no audio was generated.");
-                int books = model.config.fine().nCodesTotal();
-                return new Speech(new float[0], sampleRate(), semantic, new int[Coarse.CODEBOOKS][0],
-                        new int[books][0], warnings, truncated);
+            int[][] semantic;
+            try (Resident<Gpt> gpt = resident(model.semantic, request)) {
+                semantic = Semantic.generate(gpt.value, gpt.manager, textIds, voice, o, samplers);
             }
-            int[][] coarse = Coarse.generate(model.coarse, request, semantic, voice, o, sampler);
-            int[][] fine = Fine.generate(model.fine, request, coarse, voice, o, sampler);
-            float[] audio = decode(request, fine);
-            o.progress().onProgress(Stage.DECODE, 1, 1);
-            return new Speech(audio, sampleRate(), semantic, coarse, fine, warnings, truncated);
+            // rows whose semantic stage ended at once have nothing to speak
+            int[] speaking = java.util.stream.IntStream.range(0, batch).filter(b -> semantic[b].length > 0).toArray();
+            int books = model.config.fine().nCodesTotal();
+            int[][][] coarse = new int[batch][][];
+            int[][][] fine = new int[batch][][];
+            float[][] audio = new float[batch][];
+            for (int b = 0; b < batch; b++) {
+                coarse[b] = new int[Coarse.CODEBOOKS][0];
+                fine[b] = new int[books][0];
+                audio[b] = new float[0];
+                if (semantic[b].length == 0) {
+                    warnings.get(b).add("The semantic model ended the utterance at once (EOS first): no audio.");
+                }
+            }
+            if (speaking.length > 0) {
+                int[][] sem = new int[speaking.length][];
+                Sampler[] s = new Sampler[speaking.length];
+                for (int i = 0; i < speaking.length; i++) {
+                    sem[i] = semantic[speaking[i]];
+                    s[i] = samplers[speaking[i]];
+                }
+                int[][][] c;
+                try (Resident<Gpt> gpt = resident(model.coarse, request)) {
+                    c = Coarse.generate(gpt.value, gpt.manager, sem, voice, o, s);
+                }
+                int[][][] f;
+                try (Resident<Gpt> gpt = resident(model.fine, request)) {
+                    f = Fine.generate(gpt.value, gpt.manager, c, voice, o, s);
+                }
+                try (Resident<CodecDecoder> codec = residentCodec(request)) {
+                    for (int i = 0; i < speaking.length; i++) {
+                        // each row alone: the LSTM must not see another row's padding
+                        coarse[speaking[i]] = c[i];
+                        fine[speaking[i]] = f[i];
+                        audio[speaking[i]] = decode(codec.value, codec.manager, f[i]);
+                    }
+                }
+                o.progress().onProgress(Stage.DECODE, 1, 1);
+            }
+            List<Speech> out = new ArrayList<>(batch);
+            for (int b = 0; b < batch; b++) {
+                boolean truncated = !warnings.get(b).isEmpty() && textIds[b].length == Semantic.TEXT_SLOTS;
+                out.add(new Speech(audio[b], sampleRate(), semantic[b], coarse[b], fine[b], warnings.get(b),
+                        truncated));
+            }
+            return out;
         }
+    }
+
+    /** A stage's weights made resident on the compute device for the duration of a try block. */
+    private static final class Resident<T> implements AutoCloseable {
+        final T value;
+        final NDManager manager;
+        private final boolean owned;
+
+        Resident(T value, NDManager manager, boolean owned) {
+            this.value = value;
+            this.manager = manager;
+            this.owned = owned;
+        }
+
+        @Override
+        public void close() {
+            if (owned) {
+                manager.close();
+            }
+        }
+    }
+
+    private Resident<Gpt> resident(Gpt gpt, NDManager request) {
+        if (offload == Offload.NONE) {
+            return new Resident<>(gpt, request, false);
+        }
+        NDManager stage = request.newSubManager(device);
+        return new Resident<>(new Gpt(gpt.config(), gpt.weights().copyTo(stage), gpt.attention()), stage, true);
+    }
+
+    private Resident<CodecDecoder> residentCodec(NDManager request) {
+        if (offload == Offload.NONE) {
+            return new Resident<>(model.codec, request, false);
+        }
+        NDManager stage = request.newSubManager(device);
+        return new Resident<>(model.codec.copyTo(stage), stage, true);
     }
 
     /** Fine codes (K, T) → audio samples. */
     float[] decode(NDManager manager, int[][] fine) {
+        return decode(model.codec, manager, fine);
+    }
+
+    private static float[] decode(CodecDecoder codec, NDManager manager, int[][] fine) {
         int books = fine.length;
         int frames = fine[0].length;
         long[] flat = new long[books * frames];
@@ -114,7 +235,7 @@ public final class Synthesizer implements AutoCloseable {
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray audio = model.codec.decode(Tensors.ids(manager, flat, 1, books, frames));
+            NDArray audio = codec.decode(Tensors.ids(manager, flat, 1, books, frames));
             double[] values = Tensors.toDoubles(audio);
             float[] out = new float[values.length];
             for (int i = 0; i < values.length; i++) {
@@ -208,6 +329,8 @@ public final class Synthesizer implements AutoCloseable {
         private ModelHub hub;
         private final ModelHub.Builder hubBuilder = ModelHub.builder();
         private Precision precision = Precision.FP32;
+        private Attention attention = Attention.EAGER;
+        private Offload offload = Offload.NONE;
         private String device;
 
         private Builder() {}
@@ -257,6 +380,18 @@ public final class Synthesizer implements AutoCloseable {
             return this;
         }
 
+        /** Attention kernel; {@link Attention#EAGER} (the reference) by default. */
+        public Builder attention(Attention attention) {
+            this.attention = Objects.requireNonNull(attention, "attention");
+            return this;
+        }
+
+        /** Weight residency; {@link Offload#NONE} by default. */
+        public Builder offload(Offload offload) {
+            this.offload = Objects.requireNonNull(offload, "offload");
+            return this;
+        }
+
         /** DJL device name such as "cpu" or "gpu0"; default: the engine's default device. */
         public Builder device(String name) {
             this.device = Objects.requireNonNull(name, "name");
@@ -284,10 +419,18 @@ public final class Synthesizer implements AutoCloseable {
             }
             Engine engine = Engine.getEngine("PyTorch");
             Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
-            DataType dtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
-            BarkModel model = BarkModel.load(dir, dtype, dev);
-            LOG.debug("Loaded Bark model from {} ({}, {})", dir, precision, dev);
-            return new Synthesizer(model, precision, voices);
+            Attention effective = attention;
+            if (attention == Attention.SDPA && !NativeOps.isAvailable()) {
+                LOG.warn("SDPA attention needs bark4j's native bridge, which is unavailable ({}); using EAGER",
+                        NativeOps.unavailableReason());
+                effective = Attention.EAGER;
+            }
+            AttentionKernel kernel = effective == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
+            boolean nativeConv = NativeOps.isAvailable() && !dev.isGpu();
+            Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
+            BarkModel model = BarkModel.load(dir, precision, weights, kernel, nativeConv);
+            LOG.debug("Loaded Bark model from {} ({}, {}, {}, offload {})", dir, precision, effective, dev, offload);
+            return new Synthesizer(model, precision, effective, offload, dev, voices);
         }
     }
 }

@@ -19,6 +19,16 @@ final class Tensors {
         }
     }
 
+    /** A copy of {@code a} on {@code manager}'s device, owned by {@code manager}. */
+    static NDArray copyTo(NDArray a, NDManager manager) {
+        NDArray c = a.toDevice(manager.getDevice(), true);
+        if (c == a) {
+            c = a.duplicate();
+        }
+        c.attach(manager);
+        return c;
+    }
+
     static NDArray ids(NDManager manager, long[] values, long... shape) {
         return manager.create(values, new Shape(shape));
     }

@@ -23,12 +23,22 @@ final class WeightStore {
     private final TensorSource source;
     private final NDManager manager;
     private final DataType dtype;
-    private final Set<String> used = new LinkedHashSet<>();
+    private final Set<String> used;
 
     WeightStore(TensorSource source, NDManager manager, DataType dtype) {
+        this(source, manager, dtype, new LinkedHashSet<>());
+    }
+
+    private WeightStore(TensorSource source, NDManager manager, DataType dtype, Set<String> used) {
         this.source = source;
         this.manager = manager;
         this.dtype = dtype;
+        this.used = used;
+    }
+
+    /** The same checkpoint read as another dtype (e.g. the codec in FP32 beside FP16 GPTs). */
+    WeightStore as(DataType other) {
+        return new WeightStore(source, manager, other, used);
     }
 
     DataType dtype() {

@@ -110,7 +110,7 @@ public final class Speak {
                     }
                 }
                 if (!o.quiet) {
-                    g.progress((stage, done, total) -> reportStage(err, stage, done, total));
+                    g.progress(new StageProgress(err));
                 }
                 long start = System.nanoTime();
                 Speech speech = synth.generate(text, g.build());
@@ -136,15 +136,27 @@ public final class Speak {
         }
     }
 
-    private static Stage lastStage;
+    /** Per-stage progress on one line each; semantic tokens are reported every 25. */
+    static final class StageProgress implements io.github.bark4j.ProgressListener {
+        private final PrintStream err;
+        private Stage last;
 
-    private static void reportStage(PrintStream err, Stage stage, int done, int total) {
-        if (stage != lastStage && lastStage != null) {
-            err.println();
+        StageProgress(PrintStream err) {
+            this.err = err;
         }
-        lastStage = stage;
-        err.printf(Locale.ROOT, "\r%-8s %5d / %-5d", stage.name().toLowerCase(Locale.ROOT), done, total);
-        err.flush();
+
+        @Override
+        public void onProgress(Stage stage, int done, int total) {
+            if (stage != last && last != null) {
+                err.println();
+            }
+            boolean changed = stage != last;
+            last = stage;
+            if (changed || done % 25 == 0 || done == total || stage != Stage.SEMANTIC) {
+                err.printf(Locale.ROOT, "\r%-8s %5d / %-5d", stage.name().toLowerCase(Locale.ROOT), done, total);
+                err.flush();
+            }
+        }
     }
 
     private static String readStdin() throws IOException {
