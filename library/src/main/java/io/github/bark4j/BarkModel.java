@@ -78,11 +78,12 @@ final class BarkModel implements AutoCloseable {
         TextTokenizer tokenizer = null;
         try (TensorSource source = openWeights(dir)) {
             WeightStore store = new WeightStore(source, manager, dtype);
-            Gpt semantic = new Gpt(config.semantic(), GptWeights.load(store, SEMANTIC_PREFIX, config.semantic()),
-                    attention);
-            Gpt coarse = new Gpt(config.coarse(), GptWeights.load(store, COARSE_PREFIX, config.coarse()),
-                    attention);
-            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, FINE_PREFIX, config.fine()), attention);
+            WeightStore logits = store.as(dtype == DataType.FLOAT16 ? DataType.FLOAT32 : dtype);
+            Gpt semantic = new Gpt(config.semantic(),
+                    GptWeights.load(store, logits, SEMANTIC_PREFIX, config.semantic()), attention);
+            Gpt coarse = new Gpt(config.coarse(),
+                    GptWeights.load(store, logits, COARSE_PREFIX, config.coarse()), attention);
+            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, logits, FINE_PREFIX, config.fine()), attention);
             CodecDecoder codec = CodecDecoder.load(store.as(codecDtype), CODEC_PREFIX, config.codec(),
                     config.fine().nCodesTotal());
             if (nativeConvTranspose) {

@@ -40,9 +40,26 @@ final class Gpt {
         return new Gpt(config, weights, kernel);
     }
 
-    /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H). */
+    /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H), in the residual dtype. */
     NDArray embed(NDArray ids) {
-        return Ops.embedding(ids, weights.inputEmbeddings().get(0));
+        return toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(0)));
+    }
+
+    /**
+     * The residual stream's dtype: the norms' dtype, which is 32-bit even when matmuls run in 16-bit
+     * (mixed precision), else the model's own.
+     */
+    private NDArray toResidual(NDArray x) {
+        return x.getDataType() == weights.finalNormWeight().getDataType() ? x
+                : x.toType(weights.finalNormWeight().getDataType(), false);
+    }
+
+    /** {@code x · Wᵀ + b} computed in W's dtype. */
+    private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        if (x.getDataType() != weight.getDataType()) {
+            x = x.toType(weight.getDataType(), false);
+        }
+        return Ops.linear(x, weight, bias);
     }
 
     /**
@@ -61,7 +78,7 @@ final class Gpt {
             throw new IllegalArgumentException("Sequence of " + (past + t) + " positions exceeds block size "
                     + config.blockSize());
         }
-        NDArray x = inputEmbeds.add(positions(past, t));
+        NDArray x = toResidual(inputEmbeds).add(positions(past, t));
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(x, weights.layers().get(i), cache, i, past);
         }
@@ -71,8 +88,7 @@ final class Gpt {
         if (lastOnly) {
             x = x.get(new NDIndex(":, -1, :"));
         }
-        x = Ops.layerNorm(x, weights.finalNormWeight(), weights.finalNormBias(), LAYER_NORM_EPS);
-        return Ops.linear(x, weights.heads().get(0), null);
+        return logits(x, 0);
     }
 
     /**
@@ -98,28 +114,33 @@ final class Gpt {
         NDArray x = null;
         for (int i = 0; i <= codebook; i++) {
             NDArray ids = codes.get(new NDIndex(":, :, {}", i));
-            NDArray e = Ops.embedding(ids, weights.inputEmbeddings().get(i));
+            NDArray e = toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(i)));
             x = x == null ? e : x.add(e);
         }
         x = x.add(positions(0, t));
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(x, weights.layers().get(i), null, i, 0);
         }
+        return logits(x, codebook - config.nCodesGiven());
+    }
+
+    /** Final norm and head, in the residual dtype (32-bit when the matmuls run in 16-bit). */
+    private NDArray logits(NDArray x, int head) {
         x = Ops.layerNorm(x, weights.finalNormWeight(), weights.finalNormBias(), LAYER_NORM_EPS);
-        return Ops.linear(x, weights.heads().get(codebook - config.nCodesGiven()), null);
+        return linear(x, weights.heads().get(head), null);
     }
 
     private NDArray positions(int start, int length) {
-        return weights.positionEmbedding().get(new NDIndex("{}:{}", start, start + length));
+        return toResidual(weights.positionEmbedding().get(new NDIndex("{}:{}", start, start + length)));
     }
 
     private NDArray block(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
         NDArray normed = Ops.layerNorm(x, w.norm1Weight(), w.norm1Bias(), LAYER_NORM_EPS);
-        NDArray h = x.add(selfAttention(normed, w, cache, layer, past));
+        NDArray h = x.add(toResidual(selfAttention(normed, w, cache, layer, past)));
         NDArray normed2 = Ops.layerNorm(h, w.norm2Weight(), w.norm2Bias(), LAYER_NORM_EPS);
-        NDArray mlp = Ops.linear(Ops.gelu(Ops.linear(normed2, w.mlpInWeight(), w.mlpInBias())),
+        NDArray mlp = linear(Ops.gelu(linear(normed2, w.mlpInWeight(), w.mlpInBias())),
                 w.mlpOutWeight(), w.mlpOutBias());
-        return h.add(mlp);
+        return h.add(toResidual(mlp));
     }
 
     private NDArray selfAttention(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
@@ -128,7 +149,7 @@ final class Gpt {
         long t = s.get(1);
         int heads = config.numHeads();
         int hd = config.headDim();
-        NDList qkv = Ops.linear(x, w.attnProjWeight(), w.attnProjBias()).split(3, 2);
+        NDList qkv = linear(x, w.attnProjWeight(), w.attnProjBias()).split(3, 2);
         NDArray q = splitHeads(qkv.get(0), b, t, heads, hd);
         NDArray k = splitHeads(qkv.get(1), b, t, heads, hd);
         NDArray v = splitHeads(qkv.get(2), b, t, heads, hd);
@@ -139,7 +160,7 @@ final class Gpt {
         }
         NDArray y = attention.attend(q, k, v, config.isCausal());
         y = y.transpose(0, 2, 1, 3).reshape(b, t, (long) heads * hd);
-        return Ops.linear(y, w.attnOutWeight(), w.attnOutBias());
+        return linear(y, w.attnOutWeight(), w.attnOutBias());
     }
 
     private static NDArray splitHeads(NDArray x, long b, long t, int heads, int hd) {

@@ -45,7 +45,13 @@ record GptWeights(
                 c.apply(finalNormWeight), c.apply(finalNormBias), heads.stream().map(c).toList());
     }
 
-    static GptWeights load(WeightStore store, String prefix, GptConfig c) {
+    /**
+     * Loads one GPT. Layer norms and heads use {@code logitStore}'s dtype, the matmul weights and
+     * embedding tables {@code store}'s: with FP16 compute the residual stream, norms and logits stay
+     * 32-bit (all-half activations put the fixture's fine logits 0.065 off FP32; this keeps them
+     * within the weights' own rounding).
+     */
+    static GptWeights load(WeightStore store, WeightStore logitStore, String prefix, GptConfig c) {
         long h = c.hiddenSize();
         boolean fine = !c.isCausal();
         // The fine model's layer norms always carry a bias; the causal ones follow config.bias.
@@ -67,28 +73,28 @@ record GptWeights(
                 store.markUsed(p + "attn.bias");
             }
             layers.add(new Layer(
-                    store.load(p + "layernorm_1.weight", h),
-                    normBias ? store.load(p + "layernorm_1.bias", h) : null,
+                    logitStore.load(p + "layernorm_1.weight", h),
+                    normBias ? logitStore.load(p + "layernorm_1.bias", h) : null,
                     store.load(p + "attn.att_proj.weight", 3 * h, h),
                     c.bias() ? store.load(p + "attn.att_proj.bias", 3 * h) : null,
                     store.load(p + "attn.out_proj.weight", h, h),
                     c.bias() ? store.load(p + "attn.out_proj.bias", h) : null,
-                    store.load(p + "layernorm_2.weight", h),
-                    normBias ? store.load(p + "layernorm_2.bias", h) : null,
+                    logitStore.load(p + "layernorm_2.weight", h),
+                    normBias ? logitStore.load(p + "layernorm_2.bias", h) : null,
                     store.load(p + "mlp.in_proj.weight", 4 * h, h),
                     c.bias() ? store.load(p + "mlp.in_proj.bias", 4 * h) : null,
                     store.load(p + "mlp.out_proj.weight", h, 4 * h),
                     c.bias() ? store.load(p + "mlp.out_proj.bias", h) : null));
         }
-        NDArray finalWeight = store.load(prefix + "layernorm_final.weight", h);
-        NDArray finalBias = normBias ? store.load(prefix + "layernorm_final.bias", h) : null;
+        NDArray finalWeight = logitStore.load(prefix + "layernorm_final.weight", h);
+        NDArray finalBias = normBias ? logitStore.load(prefix + "layernorm_final.bias", h) : null;
         List<NDArray> heads = new ArrayList<>();
         if (fine) {
             int nHeads = c.nCodesTotal() - c.nCodesGiven();
             for (int i = 0; i < nHeads; i++) {
                 String key = prefix + "lm_heads." + i + ".weight";
                 if (store.has(key)) {
-                    heads.add(store.load(key, c.outputVocabSize(), h));
+                    heads.add(logitStore.load(key, c.outputVocabSize(), h));
                 } else {
                     // Tied heads may be stored once: head i is the embedding table of codebook i+1.
                     int tied = i + c.nCodesGiven();
@@ -96,11 +102,13 @@ record GptWeights(
                         throw new ModelLoadException("Checkpoint lacks '" + key + "' and it cannot be tied to"
                                 + " input_embeds_layers." + tied + " (vocab sizes differ)");
                     }
-                    heads.add(embeddings.get(tied));
+                    NDArray table = embeddings.get(tied);
+                    heads.add(table.getDataType() == logitStore.dtype() ? table
+                            : table.toType(logitStore.dtype(), true));
                 }
             }
         } else {
-            heads.add(store.load(prefix + "lm_head.weight", c.outputVocabSize(), h));
+            heads.add(logitStore.load(prefix + "lm_head.weight", c.outputVocabSize(), h));
         }
         return new GptWeights(List.copyOf(embeddings), position, List.copyOf(layers), finalWeight, finalBias,
                 List.copyOf(heads));
