@@ -69,14 +69,15 @@ public final class Synthesizer implements AutoCloseable {
      */
     public Speech generate(String text, GenerationOptions options) {
         Objects.requireNonNull(options, "options");
-        List<String> warnings = new ArrayList<>();
-        long[] textIds = tokenize(text, warnings);
-        boolean truncated = !warnings.isEmpty();
         VoicePreset voice = resolveVoice(options);
         long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
         lifecycle.readLock().lock();
         try {
             ensureOpen();
+            // the tokenizer is native: use it only while the model is open and cannot be closed
+            List<String> warnings = new ArrayList<>();
+            long[] textIds = tokenize(text, warnings);
+            boolean truncated = !warnings.isEmpty();
             return run(textIds, voice, options, new Sampler(seed), warnings, truncated);
         } finally {
             lifecycle.readLock().unlock();
