@@ -126,8 +126,14 @@ final class Npy {
         } else if (order != '<' && order != '|' && order != '=') {
             throw new ModelLoadException("Unsupported .npy byte order in '" + descr + "': " + where);
         }
-        long n = RawTensor.numElements(shape);
-        long dataBytes = n * dtype.bytes;
+        long dataBytes;
+        try {
+            dataBytes = Math.multiplyExact(RawTensor.numElements(shape), (long) dtype.bytes);
+        } catch (ModelLoadException | ArithmeticException e) {
+            throw new ModelLoadException("Malformed .npy shape " + java.util.Arrays.toString(shape) + " of " + descr
+                    + " (" + (e instanceof ArithmeticException ? "too many elements" : e.getMessage()) + "): "
+                    + where);
+        }
         int dataStart = (int) (headerStart + headerLen);
         if (dataStart + dataBytes > bytes.length) {
             throw new ModelLoadException("Truncated .npy data: " + where + " needs " + dataBytes

@@ -12,7 +12,7 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
 
     RawTensor {
         data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
-        long expected = numElements(shape) * dtype.bytes;
+        long expected = Math.multiplyExact(numElements(shape), (long) dtype.bytes);
         if (expected != data.remaining()) {
             throw new ModelLoadException(
                     "Tensor '" + name + "' has " + data.remaining() + " bytes but shape "

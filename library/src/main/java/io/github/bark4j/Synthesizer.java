@@ -88,7 +88,7 @@ public final class Synthesizer implements AutoCloseable {
      * @throws InvalidVoiceException when the voice does not fit this model
      */
     public Speech generate(String text, GenerationOptions options) {
-        return generate(List.of(Objects.requireNonNull(text, "text")), options).get(0);
+        return generate(java.util.Collections.singletonList(text), options).get(0);
     }
 
     /**
@@ -103,13 +103,6 @@ public final class Synthesizer implements AutoCloseable {
             throw new InvalidInputException("texts must not be empty");
         }
         int batch = texts.size();
-        long[][] textIds = new long[batch][];
-        List<List<String>> warnings = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            List<String> w = new ArrayList<>();
-            textIds[b] = tokenize(texts.get(b), w);
-            warnings.add(w);
-        }
         VoicePreset voice = resolveVoice(options);
         long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
         Sampler[] samplers = new Sampler[batch];
@@ -119,6 +112,14 @@ public final class Synthesizer implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
+            // the tokenizer is native: use it only while the model is open and cannot be closed
+            long[][] textIds = new long[batch][];
+            List<List<String>> warnings = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                List<String> w = new ArrayList<>();
+                textIds[b] = tokenize(texts.get(b), w);
+                warnings.add(w);
+            }
             return run(textIds, voice, options, samplers, warnings);
         } finally {
             lifecycle.readLock().unlock();

@@ -103,8 +103,18 @@ public final class VoicePreset {
 
     static VoicePreset fromArrays(RawTensor semantic, RawTensor coarse, RawTensor fine, String where) {
         if (semantic == null || coarse == null || fine == null) {
+            java.util.List<String> missing = new java.util.ArrayList<>();
+            if (semantic == null) {
+                missing.add("semantic_prompt");
+            }
+            if (coarse == null) {
+                missing.add("coarse_prompt");
+            }
+            if (fine == null) {
+                missing.add("fine_prompt");
+            }
             throw new InvalidVoiceException("a voice preset needs the arrays semantic_prompt, coarse_prompt"
-                    + " and fine_prompt (" + where + ")");
+                    + " and fine_prompt; missing: " + String.join(", ", missing) + " (" + where + ")");
         }
         requireInts(semantic, "semantic_prompt");
         requireInts(coarse, "coarse_prompt");

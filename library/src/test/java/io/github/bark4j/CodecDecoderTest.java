@@ -1,0 +1,280 @@
+package io.github.bark4j;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/** The EnCodec decoder's kernels against naive Java loops, and short decodes on the fixture (FP64). */
+class CodecDecoderTest {
+    private static Synthesizer synth;
+    private static CodecDecoder codec;
+    private NDManager mgr;
+
+    @BeforeAll
+    static void load() {
+        synth = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.FP64).build();
+        codec = synth.model().codec;
+    }
+
+    @AfterAll
+    static void close() {
+        synth.close();
+    }
+
+    @BeforeEach
+    void manager() {
+        mgr = synth.model().manager().newSubManager();
+    }
+
+    @AfterEach
+    void release() {
+        mgr.close();
+    }
+
+    static double[] gaussian(Random r, int n) {
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = r.nextGaussian();
+        }
+        return out;
+    }
+
+    /** out[b, co, t·stride + k] += x[b, ci, t] · w[ci, co, k], plus bias; length (T−1)·stride + K. */
+    static double[] naiveConvTranspose(double[] x, double[] w, double[] bias, int b, int cin, int cout, int t,
+            int kernel, int stride) {
+        int len = (t - 1) * stride + kernel;
+        double[] out = new double[b * cout * len];
+        for (int bi = 0; bi < b; bi++) {
+            for (int co = 0; co < cout; co++) {
+                for (int i = 0; i < len; i++) {
+                    out[(bi * cout + co) * len + i] = bias == null ? 0 : bias[co];
+                }
+                for (int ci = 0; ci < cin; ci++) {
+                    for (int ti = 0; ti < t; ti++) {
+                        double xv = x[(bi * cin + ci) * t + ti];
+                        for (int k = 0; k < kernel; k++) {
+                            out[(bi * cout + co) * len + ti * stride + k] += xv * w[(ci * cout + co) * kernel + k];
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void convTransposeByMatmulEqualsNaiveLoops() {
+        Random r = new Random(11);
+        int[][] cases = { // b, cin, cout, t, kernel, stride
+            {1, 4, 3, 5, 4, 2}, {2, 3, 5, 7, 7, 3}, {2, 8, 4, 6, 10, 5}, {1, 2, 2, 4, 3, 1},
+            {3, 5, 2, 3, 2, 4}, {1, 6, 3, 1, 16, 8}, {2, 1, 1, 9, 5, 2}};
+        for (int[] c : cases) {
+            int b = c[0];
+            int cin = c[1];
+            int cout = c[2];
+            int t = c[3];
+            int kernel = c[4];
+            int stride = c[5];
+            double[] x = gaussian(r, b * cin * t);
+            double[] w = gaussian(r, cin * cout * kernel);
+            double[] bias = gaussian(r, cout);
+            for (boolean withBias : new boolean[] {false, true}) {
+                double[] expected = naiveConvTranspose(x, w, withBias ? bias : null, b, cin, cout, t, kernel, stride);
+                for (DataType type : new DataType[] {DataType.FLOAT64, DataType.FLOAT32}) {
+                    String what = Arrays.toString(c) + (withBias ? " bias " : " no bias ") + type;
+                    NDArray xa = mgr.create(x, new Shape(b, cin, t)).toType(type, false);
+                    NDArray wa = mgr.create(w, new Shape(cin, cout, kernel)).toType(type, false);
+                    NDArray ba = withBias ? mgr.create(bias).toType(type, false) : null;
+                    NDArray y = CodecDecoder.convTransposeByMatmul(xa, wa, ba, stride);
+                    assertEquals(type, y.getDataType(), what);
+                    assertArrayEquals(new long[] {b, cout, (long) (t - 1) * stride + kernel}, y.getShape().getShape(),
+                            what);
+                    GptTest.assertClose(expected, Tensors.toDoubles(y), type == DataType.FLOAT64 ? 1e-12 : 1e-5, what);
+                }
+            }
+        }
+    }
+
+    /** EnCodec's _pad1d in reflect mode, element by element, including its rule for short inputs. */
+    static double[] naiveReflectPad(double[] x, int rows, int length, int left, int right) {
+        int maxPad = Math.max(left, right);
+        int extra = length <= maxPad ? maxPad - length + 1 : 0;
+        int n = length + extra; // zero-extended length
+        int outLen = left + length + right;
+        double[] out = new double[rows * outLen];
+        for (int row = 0; row < rows; row++) {
+            for (int i = 0; i < outLen; i++) {
+                int src = i - left; // position in the zero-extended input
+                if (src < 0) {
+                    src = -src;
+                } else if (src >= n) {
+                    src = 2 * (n - 1) - src;
+                }
+                out[row * outLen + i] = src < length ? x[row * length + src] : 0.0;
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void reflectPadEqualsNaive() {
+        Random r = new Random(12);
+        int[][] pads = {{6, 0}, {3, 3}, {2, 1}, {0, 4}, {1, 0}, {5, 2}, {0, 0}};
+        for (int length = 1; length <= 10; length++) {
+            double[] x = gaussian(r, 2 * 3 * length);
+            NDArray xa = mgr.create(x, new Shape(2, 3, length));
+            for (int[] p : pads) {
+                String what = "length " + length + " pad " + Arrays.toString(p);
+                NDArray y = codec.pad(xa, p[0], p[1]);
+                assertArrayEquals(new long[] {2, 3, length + p[0] + p[1]}, y.getShape().getShape(), what);
+                assertArrayEquals(naiveReflectPad(x, 6, length, p[0], p[1]), Tensors.toDoubles(y), 0.0, what);
+            }
+        }
+    }
+
+    @Test
+    void constantPadModeZeroPads() throws IOException {
+        String json = Files.readString(SharedFiles.tinyBark().resolve("config.json"))
+                .replace("\"pad_mode\": \"reflect\"", "\"pad_mode\": \"constant\"");
+        CodecConfig constant = BarkConfig.parse(json).codec();
+        assertEquals("constant", constant.padMode());
+        CodecDecoder d = new CodecDecoder(constant, List.of(), null, null, List.of(), null,
+                CodecDecoder.TransposedConv.MATMUL);
+        double[] x = {1, 2, 3};
+        NDArray y = d.pad(mgr.create(x, new Shape(1, 1, 3)), 4, 2);
+        assertArrayEquals(new double[] {0, 0, 0, 0, 1, 2, 3, 0, 0}, Tensors.toDoubles(y), 0.0);
+    }
+
+    @Test
+    void manualLstmEqualsFusedLstm() {
+        Random r = new Random(13);
+        int channels = 128; // 2^4 upsampling stages × 8 filters in the fixture
+        for (int[] bt : new int[][] {{1, 1}, {2, 25}, {3, 7}}) {
+            int b = bt[0];
+            int t = bt[1];
+            NDArray x = mgr.create(gaussian(r, b * channels * t), new Shape(b, channels, t));
+            NDArray manual = codec.runLstm(x);
+            NDArray fused = codec.runLstmFused(x);
+            assertArrayEquals(new long[] {b, channels, t}, manual.getShape().getShape());
+            assertArrayEquals(manual.getShape().getShape(), fused.getShape().getShape());
+            double[] m = Tensors.toDoubles(manual);
+            GptTest.assertClose(Tensors.toDoubles(fused), m, 1e-9, "LSTM b=" + b + " t=" + t);
+            for (double v : m) {
+                assertTrue(Math.abs(v) < 1, "LSTM outputs are bounded by tanh");
+            }
+            // each batch row on its own gives the same sequence
+            if (b > 1) {
+                NDArray row = x.get("1:2");
+                double[] alone = Tensors.toDoubles(codec.runLstm(row));
+                GptTest.assertClose(alone, Arrays.copyOfRange(m, channels * t, 2 * channels * t), 1e-12, "row 1");
+            }
+        }
+    }
+
+    @Test
+    void quantizerDecodeSumsCodebookRows() {
+        int books = codec.numCodebooks();
+        assertEquals(8, books);
+        int dim = codec.config().codebookDim();
+        float[][] tables = new float[books][];
+        try (SafetensorsFile st = SafetensorsFile.open(SharedFiles.tinyBark().resolve("model.safetensors"))) {
+            for (int i = 0; i < books; i++) {
+                tables[i] = st.tensor("codec_model.quantizer.layers." + i + ".codebook.embed").toFloatArray();
+            }
+        }
+        Random r = new Random(14);
+        for (int k : new int[] {books, 2}) {
+            int b = 2;
+            int t = 5;
+            long[] codes = new long[b * k * t];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = r.nextInt(1024);
+            }
+            codes[0] = 0;
+            codes[1] = 1023;
+            double[] expected = new double[b * dim * t];
+            for (int bi = 0; bi < b; bi++) {
+                for (int ti = 0; ti < t; ti++) {
+                    for (int d = 0; d < dim; d++) {
+                        double sum = 0;
+                        for (int i = 0; i < k; i++) {
+                            int code = (int) codes[(bi * k + i) * t + ti];
+                            sum += tables[i][code * dim + d];
+                        }
+                        expected[(bi * dim + d) * t + ti] = sum;
+                    }
+                }
+            }
+            NDArray y = codec.quantizerDecode(Tensors.ids(mgr, codes, b, k, t));
+            assertArrayEquals(new long[] {b, dim, t}, y.getShape().getShape());
+            GptTest.assertClose(expected, Tensors.toDoubles(y), 1e-12, k + " codebooks");
+        }
+    }
+
+    @Test
+    void veryShortCodeSequencesDecode() {
+        Random r = new Random(15);
+        int hop = codec.config().hopLength();
+        assertEquals(320, hop);
+        for (int frames = 1; frames <= 3; frames++) {
+            long[] codes = new long[2 * 8 * frames];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = r.nextInt(1024);
+            }
+            NDArray audio = codec.decode(Tensors.ids(mgr, codes, 2, 8, frames));
+            assertArrayEquals(new long[] {2, (long) frames * hop}, audio.getShape().getShape(), frames + " frames");
+            double[] both = Tensors.toDoubles(audio);
+            double energy = 0;
+            for (double v : both) {
+                assertTrue(Double.isFinite(v));
+                energy += v * v;
+            }
+            assertTrue(energy > 0, "decoded audio is not silent");
+            // batch rows decode as they do alone
+            for (int b = 0; b < 2; b++) {
+                long[] row = Arrays.copyOfRange(codes, b * 8 * frames, (b + 1) * 8 * frames);
+                double[] alone = Tensors.toDoubles(codec.decode(Tensors.ids(mgr, row, 1, 8, frames)));
+                GptTest.assertClose(alone, Arrays.copyOfRange(both, b * frames * hop, (b + 1) * frames * hop), 1e-10,
+                        frames + " frames, row " + b);
+            }
+        }
+    }
+
+    /** The Synthesizer's decode path gives the same samples as the codec on the same codes. */
+    @Test
+    void synthesizerDecodeMatchesCodec() {
+        Random r = new Random(16);
+        int frames = 4;
+        int[][] fine = new int[8][frames];
+        long[] flat = new long[8 * frames];
+        for (int k = 0; k < 8; k++) {
+            for (int t = 0; t < frames; t++) {
+                fine[k][t] = r.nextInt(1024);
+                flat[k * frames + t] = fine[k][t];
+            }
+        }
+        float[] samples = synth.decode(mgr, fine);
+        double[] direct = Tensors.toDoubles(codec.decode(Tensors.ids(mgr, flat, 1, 8, frames)));
+        assertEquals(direct.length, samples.length);
+        for (int i = 0; i < samples.length; i++) {
+            assertEquals((float) direct[i], samples[i], 0.0f);
+        }
+    }
+}
