@@ -119,6 +119,16 @@ final class WeightStore {
             copy.put(raw.data().duplicate());
             copy.flip();
             created = manager.create(copy, shape, direct);
+        } else if (raw.dtype() == DType.BF16) {
+            // widened straight into native memory: bfloat16 is the high half of a float32
+            ByteBuffer src = raw.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            int n = Math.toIntExact(raw.numElements());
+            ByteBuffer wide = ByteBuffer.allocateDirect(Math.multiplyExact(n, 4)).order(ByteOrder.nativeOrder());
+            for (int i = 0; i < n; i++) {
+                wide.putInt((src.getShort(i * 2) & 0xFFFF) << 16);
+            }
+            wide.flip();
+            created = manager.create(wide, shape, DataType.FLOAT32);
         } else {
             float[] values = raw.toFloatArray();
             created = manager.create(values, shape);

@@ -322,6 +322,34 @@ class SynthesizerTest {
         assertLoadFails(dir, "semantic.layers.7.mystery.weight", "does not use");
     }
 
+    /** Newer transformers' weight-norm spelling (parametrizations.weight.original0/1) loads the same codec. */
+    @Test
+    void parametrizationWeightNormSpellingDecodesIdentically() throws IOException {
+        Map<String, RawTensor> renamed = new java.util.LinkedHashMap<>();
+        try (SafetensorsFile st = SafetensorsFile.open(SharedFiles.tinyBark().resolve("model.safetensors"))) {
+            for (String n : st.names()) {
+                if (n.endsWith(".weight_g") || n.endsWith(".weight_v")) {
+                    String base = n.substring(0, n.length() - ".weight_g".length());
+                    String to = base + ".parametrizations.weight.original" + (n.endsWith("_g") ? "0" : "1");
+                    RawTensor t = st.tensor(n);
+                    renamed.put(to, new RawTensor(to, t.dtype(), t.shape(), t.data()));
+                }
+            }
+        }
+        assertTrue(renamed.size() > 20, "the fixture's codec uses weight norm");
+        Path dir = editedCopy("parametrizations", n -> n.endsWith(".weight_g") || n.endsWith(".weight_v"), renamed);
+        Golden.Case c = Golden.byName("short");
+        double[] expected = Golden.npyDoubles(c.audioFile().getFileName().toString());
+        try (Synthesizer s = Synthesizer.builder().modelDir(dir).precision(Precision.FP64).build();
+                NDManager mgr = s.model().manager().newSubManager()) {
+            float[] audio = s.decode(mgr, c.fine());
+            assertEquals(expected.length, audio.length);
+            for (int i = 0; i < audio.length; i++) {
+                assertEquals(expected[i], audio[i], 1e-6, "sample " + i);
+            }
+        }
+    }
+
     /** Tied fine heads omitted from the file: the fine stage still reproduces the golden codes (FP64). */
     @Test
     void fineHeadsMayBeOmittedWhenTied() throws IOException {
@@ -337,9 +365,9 @@ class SynthesizerTest {
             // only the fine stage reads the heads: run it on the golden coarse codes
             Golden.Case c = Golden.byName("short");
             try (NDManager mgr = s.model().manager().newSubManager()) {
-                int[][] fine = Fine.generate(s.model().fine, mgr, c.coarse(), null,
-                        GenerationOptions.builder().greedy().build(), new Sampler(0));
-                assertArrayEquals(c.fine(), fine);
+                int[][][] fine = Fine.generate(s.model().fine, mgr, new int[][][] {c.coarse()}, null,
+                        GenerationOptions.builder().greedy().build(), new Sampler[] {new Sampler(0)});
+                assertArrayEquals(c.fine(), fine[0]);
             }
         }
     }
