@@ -67,6 +67,13 @@ final class Semantic {
     static int[] generate(Gpt gpt, NDManager manager, long[] textIds, VoicePreset voice, GenerationOptions o,
             Sampler sampler) {
         int maxNew = Math.min(MAX_NEW_TOKENS, gpt.config().blockSize() - PROMPT_LENGTH + 1);
+        int fixed = o.fixedSemanticTokens();
+        if (fixed > maxNew) {
+            throw new IllegalArgumentException(fixed + " semantic tokens exceed this model's limit of " + maxNew);
+        }
+        if (fixed > 0) {
+            maxNew = fixed;
+        }
         int[] out = new int[maxNew];
         int n = 0;
         double seconds = 0;
@@ -78,14 +85,14 @@ final class Semantic {
             NDArray prompt = promptEmbeddings(gpt, manager, promptIds(textIds, voice), 1);
             double[] logits = Tensors.toDoubles(gpt.forwardCausal(prompt, cache, true));
             for (int step = 0; step < maxNew; step++) {
-                int token = pick(logits, o, sampler);
+                int token = fixed > 0 ? pickNotEos(logits, o, sampler) : pick(logits, o, sampler);
                 if (token < 0) {
                     break; // EOS
                 }
                 out[n++] = token;
                 seconds += 1 / RATE_HZ;
                 progress.onProgress(Stage.SEMANTIC, n, maxNew);
-                if (seconds > o.maxSemanticSeconds() || step == maxNew - 1) {
+                if ((fixed == 0 && seconds > o.maxSemanticSeconds()) || step == maxNew - 1) {
                     break;
                 }
                 try (NDScope stepScope = new NDScope()) {
@@ -96,6 +103,16 @@ final class Semantic {
             }
         }
         return Arrays.copyOf(out, n);
+    }
+
+    /** The next semantic token among ids 0..9999 only (EOS never wins): fixed-length runs. */
+    static int pickNotEos(double[] logits, GenerationOptions o, Sampler sampler) {
+        double[] relevant = Arrays.copyOf(logits, EOS);
+        if (o.greedy()) {
+            return Sampler.argmax(relevant, 0, relevant.length);
+        }
+        return sampler.draw(Sampler.probabilities(relevant, 0, relevant.length, o.semanticTemperature(), o.topK(),
+                o.topP()));
     }
 
     /** The next semantic token from the logits of one step, or -1 for EOS. */
