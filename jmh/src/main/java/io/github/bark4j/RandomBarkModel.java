@@ -43,6 +43,17 @@ final class RandomBarkModel {
 
     private RandomBarkModel() {}
 
+    /** Prints the parameter count of each shipped size; with a size argument, also generates its folder. */
+    public static void main(String[] args) {
+        for (String size : sizes()) {
+            RandomWeights w = new RandomWeights(BarkConfig.parse(configJson(size)), 0);
+            System.out.printf("%s: %d tensors, %.1f M parameters%n", size, w.names().size(), w.parameterCount() / 1e6);
+        }
+        for (String size : args) {
+            System.out.println(folder(size));
+        }
+    }
+
     /** The model sizes that have a shipped config. */
     static List<String> sizes() {
         return List.of("bark-small", "bark");

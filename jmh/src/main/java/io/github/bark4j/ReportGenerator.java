@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * "Optimizing Bark" post: one row per configuration; latency, memory and throughput as absolute values
  * and relative to the unoptimised row of the same model size.
  *
- * <pre>java -cp jmh/target/benchmarks.jar io.github.bark4j.ReportGenerator results.json [report.md]</pre>
+ * <pre>java -cp jmh/target/benchmarks.jar io.github.bark4j.ReportGenerator results.json [report.md [machine]]</pre>
  */
 public final class ReportGenerator {
     /**
@@ -47,12 +47,12 @@ public final class ReportGenerator {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
-            System.err.println("usage: ReportGenerator results.json [report.md]");
+            System.err.println("usage: ReportGenerator results.json [report.md [machine-description]]");
             System.exit(2);
         }
         Path json = Path.of(args[0]);
         String name = json.getFileName().toString().replaceFirst("\\.json$", "");
-        String md = render(read(json), "bark4j benchmarks, " + name, null);
+        String md = render(read(json), "bark4j benchmarks, " + name, args.length > 2 ? args[2] : null);
         if (args.length > 1) {
             Files.writeString(Path.of(args[1]), md);
         } else {
@@ -149,14 +149,15 @@ public final class ReportGenerator {
                         + " unoptimised row of the same model (FP32, eager attention, no offload, batch 1, most"
                         + " threads, marked *base*). Ratios are only meaningful between rows of one run.\n\n");
 
-        md.append("## End to end\n\n");
+        StringBuilder e2eRows = new StringBuilder();
         boolean deviceMem = results.stream().anyMatch(r -> r.secondary().containsKey("device-mem"));
-        md.append("| Configuration | Batch | Latency (s) | Δ latency | Real-time factor | Peak RSS (MB) | Δ memory |");
+        StringBuilder e2eHead = new StringBuilder("## End to end\n\n");
+        e2eHead.append("| Configuration | Batch | Latency (s) | Δ latency | Real-time factor | Peak RSS (MB) | Δ memory |");
         if (deviceMem) {
-            md.append(" Device memory (MB) |");
+            e2eHead.append(" Device memory (MB) |");
         }
-        md.append(" Throughput (audio s/s) | Δ throughput |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|").append(deviceMem ? "---:|" : "").append("---:|---:|\n");
+        e2eHead.append(" Throughput (audio s/s) | Δ throughput |\n");
+        e2eHead.append("|---|---:|---:|---:|---:|---:|---:|").append(deviceMem ? "---:|" : "").append("---:|---:|\n");
         for (Map.Entry<String, Map<String, Result>> row : byConfig.entrySet()) {
             Result base = e2e(byConfig.get(baseline.get(row.getKey())), "1");
             for (Map.Entry<String, Result> m : row.getValue().entrySet()) {
@@ -168,7 +169,7 @@ public final class ReportGenerator {
                 boolean isBase = base == r;
                 double latency = r.score() / 1000;
                 double throughput = batch * Workload.UTTERANCE_SECONDS / latency;
-                md.append("| ").append(label(configs.get(row.getKey()))).append(isBase ? " *(base)*" : "")
+                e2eRows.append("| ").append(label(configs.get(row.getKey()))).append(isBase ? " *(base)*" : "")
                         .append(" | ").append(batch)
                         .append(" | ").append(withError(latency, r.error() / 1000, 2))
                         .append(" | ").append(isBase || base == null ? "" : delta(r.score(), base.score()))
@@ -178,19 +179,24 @@ public final class ReportGenerator {
                                 : delta(r.secondary().getOrDefault("peak-rss", Double.NaN),
                                         base.secondary().getOrDefault("peak-rss", Double.NaN)));
                 if (deviceMem) {
-                    md.append(" | ").append(fmt(r.secondary().getOrDefault("device-mem", Double.NaN), 0));
+                    e2eRows.append(" | ").append(fmt(r.secondary().getOrDefault("device-mem", Double.NaN), 0));
                 }
-                md.append(" | ").append(fmt(throughput, 3))
+                e2eRows.append(" | ").append(fmt(throughput, 3))
                         .append(" | ").append(isBase || base == null ? ""
                                 : delta(throughput, Workload.UTTERANCE_SECONDS / (base.score() / 1000)))
                         .append(" |\n");
             }
         }
 
-        md.append("\n## Per stage\n\n");
-        md.append("| Configuration | Semantic (ms/token) | Δ | Coarse (ms/token) | Δ | Fine (s/window) | Δ"
+        if (e2eRows.length() > 0) {
+            md.append(e2eHead).append(e2eRows).append('\n');
+        }
+
+        StringBuilder stageRows = new StringBuilder();
+        StringBuilder stageHead = new StringBuilder("## Per stage\n\n");
+        stageHead.append("| Configuration | Semantic (ms/token) | Δ | Coarse (ms/token) | Δ | Fine (s/window) | Δ"
                 + " | EnCodec (ms per audio s) | Δ | Peak RSS (MB) |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        stageHead.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, Map<String, Result>> row : byConfig.entrySet()) {
             Map<String, Result> rs = row.getValue();
             if (!(rs.containsKey("semantic") || rs.containsKey("coarse") || rs.containsKey("fine")
@@ -199,27 +205,32 @@ public final class ReportGenerator {
             }
             Map<String, Result> base = byConfig.get(baseline.get(row.getKey()));
             boolean isBase = base == rs;
-            md.append("| ").append(label(configs.get(row.getKey()))).append(isBase ? " *(base)*" : "");
+            stageRows.append("| ").append(label(configs.get(row.getKey()))).append(isBase ? " *(base)*" : "");
             for (String stage : List.of("semantic", "coarse", "fine", "codec")) {
                 Result r = rs.get(stage);
                 double scale = stage.equals("fine") ? 1e-3 : 1;
                 int digits = stage.equals("fine") ? 2 : 1;
-                md.append(" | ").append(r == null ? "–" : withError(r.score() * scale, r.error() * scale, digits));
+                stageRows.append(" | ").append(r == null ? "–" : withError(r.score() * scale, r.error() * scale, digits));
                 Result b = base == null ? null : base.get(stage);
-                md.append(" | ").append(r == null || b == null || isBase ? "" : delta(r.score(), b.score()));
+                stageRows.append(" | ").append(r == null || b == null || isBase ? "" : delta(r.score(), b.score()));
             }
             double rss = rs.entrySet().stream().filter(e -> !e.getKey().startsWith("e2e@"))
                     .mapToDouble(e -> e.getValue().secondary().getOrDefault("peak-rss", Double.NaN)).max().orElse(Double.NaN);
-            md.append(" | ").append(fmt(rss, 0)).append(" |\n");
+            stageRows.append(" | ").append(fmt(rss, 0)).append(" |\n");
         }
 
-        md.append("\n## Where the time of one utterance goes\n\n");
-        md.append("Stage costs scaled to one utterance (").append(Workload.SEMANTIC_TOKENS).append(" semantic and ")
+        if (stageRows.length() > 0) {
+            md.append(stageHead).append(stageRows).append('\n');
+        }
+
+        StringBuilder shareRows = new StringBuilder();
+        StringBuilder shareHead = new StringBuilder("## Where the time of one utterance goes\n\n");
+        shareHead.append("Stage costs scaled to one utterance (").append(Workload.SEMANTIC_TOKENS).append(" semantic and ")
                 .append(Workload.COARSE_TOKENS).append(" coarse tokens, one fine window, ")
                 .append(fmt(Workload.UTTERANCE_SECONDS, 2)).append(" s decoded), in seconds and share of their sum,"
                         + " beside the measured end-to-end latency.\n\n");
-        md.append("| Configuration | Semantic | Coarse | Fine | EnCodec | Sum of stages | End to end |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|\n");
+        shareHead.append("| Configuration | Semantic | Coarse | Fine | EnCodec | Sum of stages | End to end |\n");
+        shareHead.append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, Map<String, Result>> row : byConfig.entrySet()) {
             Map<String, Result> rs = row.getValue();
             if (!(rs.containsKey("semantic") && rs.containsKey("coarse") && rs.containsKey("fine")
@@ -232,15 +243,18 @@ public final class ReportGenerator {
                 rs.get("fine").score() / 1000,
                 rs.get("codec").score() * Workload.UTTERANCE_SECONDS / 1000};
             double sum = s[0] + s[1] + s[2] + s[3];
-            md.append("| ").append(label(configs.get(row.getKey())));
+            shareRows.append("| ").append(label(configs.get(row.getKey())));
             for (double v : s) {
-                md.append(" | ").append(fmt(v, 2)).append(" (").append(fmt(100 * v / sum, 0)).append("%)");
+                shareRows.append(" | ").append(fmt(v, 2)).append(" (").append(fmt(100 * v / sum, 0)).append("%)");
             }
             Result e = e2e(rs, "1");
-            md.append(" | ").append(fmt(sum, 2)).append(" | ").append(e == null ? "–" : fmt(e.score() / 1000, 2))
+            shareRows.append(" | ").append(fmt(sum, 2)).append(" | ").append(e == null ? "–" : fmt(e.score() / 1000, 2))
                     .append(" |\n");
         }
-        md.append("\nLatency: wall time of one `Synthesizer.generate` call; real-time factor = latency / audio"
+        if (shareRows.length() > 0) {
+            md.append(shareHead).append(shareRows).append('\n');
+        }
+        md.append("Latency: wall time of one `Synthesizer.generate` call; real-time factor = latency / audio"
                 + " seconds; throughput = audio seconds generated per wall second (× batch). Peak RSS: the"
                 + " process's VmHWM during a measured call (weights included), maximum over calls. Stage"
                 + " scores: mean of the measured calls ± JMH's 99.9% interval where there are enough calls;"
