@@ -76,12 +76,16 @@ public final class BenchRunner {
         if (iterations != null) {
             o.warmupIterations(iterations[0]).measurementIterations(iterations[1]);
         }
+        String loadBefore = Machine.loadAverage();
         long t0 = System.nanoTime();
         new Runner(o.build()).run();
         double minutes = (System.nanoTime() - t0) / 60e9;
+        String loadAfter = Machine.loadAverage();
         String title = "bark4j benchmarks, " + matrix.name().toLowerCase(Locale.ROOT) + " matrix, " + stem;
         String report = io.github.bark4j.ReportGenerator.render(io.github.bark4j.ReportGenerator.read(json), title,
-                Machine.describe(cores, device) + String.format(Locale.ROOT, "; matrix wall time %.1f min", minutes));
+                Machine.describe(cores, device) + String.format(Locale.ROOT, "; matrix wall time %.1f min", minutes)
+                        + "; 1-minute load average before / after: " + loadBefore + " / " + loadAfter
+                        + " (above 0 before the run, other processes were competing for the cores)");
         Files.writeString(md, report);
         System.out.println("\nWrote " + json + " and " + md);
     }

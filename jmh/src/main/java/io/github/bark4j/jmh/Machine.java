@@ -33,6 +33,15 @@ final class Machine {
         return System.getProperty("os.arch");
     }
 
+    /** The 1-minute load average (Linux), or "?". */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
     static String memoryGb() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
