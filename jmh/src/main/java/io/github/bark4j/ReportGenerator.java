@@ -156,8 +156,8 @@ public final class ReportGenerator {
         if (deviceMem) {
             e2eHead.append(" Device memory (MB) |");
         }
-        e2eHead.append(" Throughput (audio s/s) | Δ throughput |\n");
-        e2eHead.append("|---|---:|---:|---:|---:|---:|---:|").append(deviceMem ? "---:|" : "").append("---:|---:|\n");
+        e2eHead.append(" Throughput (audio s/s) | Δ throughput | Load |\n");
+        e2eHead.append("|---|---:|---:|---:|---:|---:|---:|").append(deviceMem ? "---:|" : "").append("---:|---:|---:|\n");
         for (Map.Entry<String, Map<String, Result>> row : byConfig.entrySet()) {
             Result base = e2e(byConfig.get(baseline.get(row.getKey())), "1");
             for (Map.Entry<String, Result> m : row.getValue().entrySet()) {
@@ -184,6 +184,7 @@ public final class ReportGenerator {
                 e2eRows.append(" | ").append(fmt(throughput, 3))
                         .append(" | ").append(isBase || base == null ? ""
                                 : delta(throughput, Workload.UTTERANCE_SECONDS / (base.score() / 1000)))
+                        .append(" | ").append(fmt(r.secondary().getOrDefault("load-1m", Double.NaN), 1))
                         .append(" |\n");
             }
         }
@@ -195,8 +196,8 @@ public final class ReportGenerator {
         StringBuilder stageRows = new StringBuilder();
         StringBuilder stageHead = new StringBuilder("## Per stage\n\n");
         stageHead.append("| Configuration | Semantic (ms/token) | Δ | Coarse (ms/token) | Δ | Fine (s/window) | Δ"
-                + " | EnCodec (ms per audio s) | Δ | Peak RSS (MB) |\n");
-        stageHead.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + " | EnCodec (ms per audio s) | Δ | Peak RSS (MB) | Load |\n");
+        stageHead.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map.Entry<String, Map<String, Result>> row : byConfig.entrySet()) {
             Map<String, Result> rs = row.getValue();
             if (!(rs.containsKey("semantic") || rs.containsKey("coarse") || rs.containsKey("fine")
@@ -216,7 +217,9 @@ public final class ReportGenerator {
             }
             double rss = rs.entrySet().stream().filter(e -> !e.getKey().startsWith("e2e@"))
                     .mapToDouble(e -> e.getValue().secondary().getOrDefault("peak-rss", Double.NaN)).max().orElse(Double.NaN);
-            stageRows.append(" | ").append(fmt(rss, 0)).append(" |\n");
+            double load = rs.entrySet().stream().filter(e -> !e.getKey().startsWith("e2e@"))
+                    .mapToDouble(e -> e.getValue().secondary().getOrDefault("load-1m", Double.NaN)).max().orElse(Double.NaN);
+            stageRows.append(" | ").append(fmt(rss, 0)).append(" | ").append(fmt(load, 1)).append(" |\n");
         }
 
         if (stageRows.length() > 0) {
@@ -256,7 +259,9 @@ public final class ReportGenerator {
         }
         md.append("Latency: wall time of one `Synthesizer.generate` call; real-time factor = latency / audio"
                 + " seconds; throughput = audio seconds generated per wall second (× batch). Peak RSS: the"
-                + " process's VmHWM during a measured call (weights included), maximum over calls. Stage"
+                + " process's VmHWM during a measured call (weights included), maximum over calls. Load: the"
+                + " highest 1-minute load average after a measured call (own threads included; well above the"
+                + " thread count means other processes competed for the cores and the row is inflated). Stage"
                 + " scores: mean of the measured calls ± JMH's 99.9% interval where there are enough calls;"
                 + " samples per row: ");
         md.append(sampleSummary(results)).append(".\n");

@@ -37,7 +37,11 @@ import java.util.List;
  *       allocator statistics (max_memory_allocated) are not reachable through DJL.
  * </ul>
  *
- * Use with {@code -prof io.github.bark4j.jmh.PeakMemoryProfiler}.
+ * Also {@code load-1m}: the 1-minute load average after each iteration (maximum over iterations),
+ * which includes the benchmark's own threads: clearly above the thread count means other processes
+ * competed for the cores and the timings of that row are inflated.
+ *
+ * <p>Use with {@code -prof io.github.bark4j.jmh.PeakMemoryProfiler}.
  */
 public class PeakMemoryProfiler implements InternalProfiler {
     private static final Path STATUS = Path.of("/proc/self/status");
@@ -73,6 +77,10 @@ public class PeakMemoryProfiler implements InternalProfiler {
             out.add(new ScalarResult("peak-rss", hwmKb / 1024.0, "MB", AggregationPolicy.MAX));
             out.add(new ScalarResult("rss-reset", reset ? 1 : 0, "bool", AggregationPolicy.MIN));
         }
+        double load = loadAverage();
+        if (load >= 0) {
+            out.add(new ScalarResult("load-1m", load, "load", AggregationPolicy.MAX));
+        }
         Device gpu = gpu(benchmarkParams);
         if (gpu != null) {
             MemoryUsage usage = CudaUtils.getGpuMemory(gpu);
@@ -87,6 +95,14 @@ public class PeakMemoryProfiler implements InternalProfiler {
         Engine engine = Engine.getEngine("PyTorch");
         Device device = name == null || name.isEmpty() ? engine.defaultDevice() : Device.fromName(name, engine);
         return device.isGpu() ? device : null;
+    }
+
+    static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     static long statusKb(String field) {
