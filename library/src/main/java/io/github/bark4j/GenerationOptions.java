@@ -23,6 +23,7 @@ public final class GenerationOptions {
     private final VoicePreset voice;
     private final String voiceName;
     private final ProgressListener progress;
+    private final int fixedSemanticTokens;
 
     private GenerationOptions(Builder b) {
         this.greedy = b.greedy;
@@ -37,6 +38,7 @@ public final class GenerationOptions {
         this.voice = b.voice;
         this.voiceName = b.voiceName;
         this.progress = b.progress;
+        this.fixedSemanticTokens = b.fixedSemanticTokens;
     }
 
     public static GenerationOptions defaults() {
@@ -62,6 +64,7 @@ public final class GenerationOptions {
         b.voice = voice;
         b.voiceName = voiceName;
         b.progress = progress;
+        b.fixedSemanticTokens = fixedSemanticTokens;
         return b;
     }
 
@@ -121,6 +124,15 @@ public final class GenerationOptions {
         return progress;
     }
 
+    /**
+     * Package-private, for benchmarks: when positive, the semantic stage generates exactly this many
+     * tokens, never picking EOS and ignoring the early stop and the duration cap, so every run does
+     * the same work whatever the weights; 0 (the default) is normal generation.
+     */
+    int fixedSemanticTokens() {
+        return fixedSemanticTokens;
+    }
+
     @Override
     public String toString() {
         return "GenerationOptions[greedy=" + greedy + ", temperatures=" + semanticTemperature + "/" + coarseTemperature
@@ -143,6 +155,7 @@ public final class GenerationOptions {
         private VoicePreset voice;
         private String voiceName;
         private ProgressListener progress = ProgressListener.NONE;
+        private int fixedSemanticTokens;
 
         private Builder() {}
 
@@ -251,6 +264,16 @@ public final class GenerationOptions {
 
         public Builder progress(ProgressListener listener) {
             this.progress = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** See {@link GenerationOptions#fixedSemanticTokens()}; 0 turns it off. Package-private. */
+        Builder fixedSemanticTokens(int n) {
+            if (n < 0 || n > Semantic.MAX_NEW_TOKENS) {
+                throw new InvalidInputException("fixedSemanticTokens must be in [0, " + Semantic.MAX_NEW_TOKENS
+                        + "], got " + n);
+            }
+            this.fixedSemanticTokens = n;
             return this;
         }
 

@@ -73,6 +73,13 @@ final class Semantic {
             Sampler[] samplers) {
         int batch = textIds.length;
         int maxNew = Math.min(MAX_NEW_TOKENS, gpt.config().blockSize() - PROMPT_LENGTH + 1);
+        int fixed = o.fixedSemanticTokens();
+        if (fixed > maxNew) {
+            throw new IllegalArgumentException(fixed + " semantic tokens exceed this model's limit of " + maxNew);
+        }
+        if (fixed > 0) {
+            maxNew = fixed;
+        }
         int[][] out = new int[batch][maxNew];
         int[] lengths = new int[batch];
         boolean[] done = new boolean[batch];
@@ -97,7 +104,9 @@ final class Semantic {
                         feed[b] = EOS;
                         continue;
                     }
-                    int token = pick(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab), o, samplers[b]);
+                    double[] row = Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
+                    // a fixed-length run (benchmarks) never lets EOS win and ignores the duration cap
+                    int token = fixed > 0 ? pickNotEos(row, o, samplers[b]) : pick(row, o, samplers[b]);
                     if (token < 0) {
                         done[b] = true;
                         active--;
@@ -107,7 +116,7 @@ final class Semantic {
                     out[b][lengths[b]++] = token;
                     feed[b] = token;
                     seconds[b] += 1 / RATE_HZ;
-                    if (seconds[b] > o.maxSemanticSeconds() || step == maxNew - 1) {
+                    if ((fixed == 0 && seconds[b] > o.maxSemanticSeconds()) || step == maxNew - 1) {
                         done[b] = true;
                         active--;
                     }
@@ -128,6 +137,16 @@ final class Semantic {
             result[b] = Arrays.copyOf(out[b], lengths[b]);
         }
         return result;
+    }
+
+    /** The next semantic token among ids 0..9999 only (EOS never wins): fixed-length runs. */
+    static int pickNotEos(double[] logits, GenerationOptions o, Sampler sampler) {
+        double[] relevant = Arrays.copyOf(logits, EOS);
+        if (o.greedy()) {
+            return Sampler.argmax(relevant, 0, relevant.length);
+        }
+        return sampler.draw(Sampler.probabilities(relevant, 0, relevant.length, o.semanticTemperature(), o.topK(),
+                o.topP()));
     }
 
     /** The next semantic token from the logits of one step, or -1 for EOS. */

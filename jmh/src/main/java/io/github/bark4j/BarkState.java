@@ -1,0 +1,77 @@
+package io.github.bark4j;
+
+import ai.djl.pytorch.jni.JniUtils;
+
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * One loaded {@link Synthesizer} per benchmark trial, configured from the JMH parameters. Every
+ * benchmark (per stage and end to end) takes its model from here, so a new Synthesizer option becomes
+ * a benchmark dimension in one place:
+ *
+ * <ol>
+ *   <li>add a {@code @Param} field below whose first value is the unoptimised default (e.g.
+ *       {@code @Param({"eager"}) public String attention;}, {@code @Param({"none"}) public String offload;});
+ *   <li>apply it in {@link #builder()};
+ *   <li>list its values in {@code io.github.bark4j.jmh.Matrix} for the quick and full runs, and its
+ *       default in {@code ReportGenerator.DEFAULTS} (the baseline row of the tables).
+ * </ol>
+ *
+ * Batching is per call rather than per model: it belongs in {@link EndToEndBenchmark} as a
+ * {@code @Param} batch size, and the report already multiplies the audio of a call by a {@code batch}
+ * parameter when there is one.
+ */
+@State(Scope.Benchmark)
+public class BarkState {
+    /** A shipped config: bark-small or bark (random weights at the real sizes). */
+    @Param({"bark-small"})
+    public String model;
+
+    /** {@link Precision} name. */
+    @Param({"FP32"})
+    public String precision;
+
+    /** libtorch intra-op threads; 0 keeps the engine's default (DJL: all cores, or ai.djl.pytorch.num_threads). */
+    @Param({"0"})
+    public int threads;
+
+    /** DJL device name ("cpu", "gpu0"); empty for the engine's default device. */
+    @Param({""})
+    public String device;
+
+    Synthesizer synth;
+    BarkModel bark;
+
+    @Setup(Level.Trial)
+    public void load() {
+        Workload.check();
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads);
+        }
+        synth = builder().build();
+        bark = synth.model();
+    }
+
+    /** The Synthesizer for this trial's parameters: the one place where options are applied. */
+    Synthesizer.Builder builder() {
+        Synthesizer.Builder b = Synthesizer.builder()
+                .modelDir(RandomBarkModel.folder(model))
+                .precision(Precision.valueOf(precision));
+        if (!device.isEmpty()) {
+            b.device(device);
+        }
+        return b;
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        if (synth != null) {
+            synth.close();
+        }
+    }
+}

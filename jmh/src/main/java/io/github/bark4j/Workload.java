@@ -1,0 +1,77 @@
+package io.github.bark4j;
+
+import java.util.SplittableRandom;
+
+/**
+ * The fixed work every benchmark does, so that every run of a configuration computes the same thing
+ * whatever the random weights predict: greedy decoding at every stage, EOS disabled, exactly
+ * {@link #SEMANTIC_TOKENS} semantic tokens. The per-stage counts below are what the stage code derives
+ * from them; {@link #check()} fails fast if the library's rules ever change.
+ */
+final class Workload {
+    /**
+     * Semantic tokens per utterance: 40 tokens → 120 coarse tokens (2 full windows) → 60 frames, 0.8 s of
+     * audio. Short so that the quick matrix fits in minutes on two cores; the fine stage still runs one
+     * full 1024-frame window, as it does for any utterance up to 13.6 s.
+     */
+    static final int SEMANTIC_TOKENS = 40;
+    /** Coarse tokens generated from {@link #SEMANTIC_TOKENS}: exactly two 60-token windows. */
+    static final int COARSE_TOKENS = 120;
+    /** Frames of one fine window: the fine benchmark feeds exactly one window (no history, no voice). */
+    static final int FINE_FRAMES = 1024;
+    /** Audio seconds the EnCodec benchmark decodes per call (75 frames per second). */
+    static final int CODEC_SECONDS = 2;
+    static final int CODEC_FRAMES = 75 * CODEC_SECONDS;
+    /** Audio of one end-to-end utterance: 60 frames × 320 samples / 24 kHz. */
+    static final double UTTERANCE_SECONDS = COARSE_TOKENS / 2 * 320 / 24000.0;
+
+    /** The Bark README's example sentence; its length does not change the work (256 fixed text slots). */
+    static final String TEXT = "Hello, my name is Suno. And, uh — and I like pizza. [laughs] But I also have"
+            + " other interests such as playing tic tac toe.";
+
+    /** Greedy, EOS off, exactly {@link #SEMANTIC_TOKENS} semantic tokens, with the benchmark voice. */
+    static GenerationOptions options(VoicePreset voice) {
+        GenerationOptions.Builder b = GenerationOptions.builder().greedy().fixedSemanticTokens(SEMANTIC_TOKENS);
+        if (voice != null) {
+            b.voice(voice);
+        }
+        return b.build();
+    }
+
+    /**
+     * A synthetic voice preset of the size of Bark's shipped ones (about 300 semantic tokens and 320
+     * frames of codes): with it the coarse stage re-prefills its full 887-position prompt at every
+     * window, as in the middle of a long utterance or with any real voice.
+     */
+    static VoicePreset voice() {
+        SplittableRandom r = new SplittableRandom(42);
+        int[] semantic = r.ints(300, 0, VoicePreset.SEMANTIC_VOCAB).toArray();
+        return VoicePreset.of(semantic, codes(r, Coarse.CODEBOOKS, 320), codes(r, 8, 320));
+    }
+
+    /** Random semantic tokens standing in for the semantic stage's output. */
+    static int[] semanticTokens() {
+        return new SplittableRandom(7).ints(SEMANTIC_TOKENS, 0, VoicePreset.SEMANTIC_VOCAB).toArray();
+    }
+
+    /** Random (books, frames) codes 0..1023. */
+    static int[][] codes(SplittableRandom r, int books, int frames) {
+        int[][] c = new int[books][];
+        for (int k = 0; k < books; k++) {
+            c[k] = r.ints(frames, 0, VoicePreset.CODEBOOK_SIZE).toArray();
+        }
+        return c;
+    }
+
+    static void check() {
+        if (Coarse.steps(SEMANTIC_TOKENS) != COARSE_TOKENS) {
+            throw new IllegalStateException("Coarse.steps(" + SEMANTIC_TOKENS + ") is " + Coarse.steps(SEMANTIC_TOKENS)
+                    + ", not " + COARSE_TOKENS + ": update Workload");
+        }
+        if (Fine.WINDOW != FINE_FRAMES) {
+            throw new IllegalStateException("Fine.WINDOW changed: update Workload");
+        }
+    }
+
+    private Workload() {}
+}
