@@ -115,19 +115,21 @@ public final class Synthesizer implements AutoCloseable {
             // the tokenizer is native: use it only while the model is open and cannot be closed
             long[][] textIds = new long[batch][];
             List<List<String>> warnings = new ArrayList<>();
+            boolean[] truncated = new boolean[batch];
             for (int b = 0; b < batch; b++) {
                 List<String> w = new ArrayList<>();
                 textIds[b] = tokenize(texts.get(b), w);
+                truncated[b] = !w.isEmpty(); // tokenize warns only when it cuts
                 warnings.add(w);
             }
-            return run(textIds, voice, options, samplers, warnings);
+            return run(textIds, voice, options, samplers, warnings, truncated);
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
     private List<Speech> run(long[][] textIds, VoicePreset voice, GenerationOptions o, Sampler[] samplers,
-            List<List<String>> warnings) {
+            List<List<String>> warnings, boolean[] truncated) {
         int batch = textIds.length;
         try (NDManager request = model.manager().newSubManager(device); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
@@ -176,9 +178,8 @@ public final class Synthesizer implements AutoCloseable {
             }
             List<Speech> out = new ArrayList<>(batch);
             for (int b = 0; b < batch; b++) {
-                boolean truncated = !warnings.get(b).isEmpty() && textIds[b].length == Semantic.TEXT_SLOTS;
                 out.add(new Speech(audio[b], sampleRate(), semantic[b], coarse[b], fine[b], warnings.get(b),
-                        truncated));
+                        truncated[b]));
             }
             return out;
         }
