@@ -15,16 +15,15 @@ import org.openjdk.jmh.annotations.TearDown;
  * a benchmark dimension in one place:
  *
  * <ol>
- *   <li>add a {@code @Param} field below whose first value is the unoptimised default (e.g.
- *       {@code @Param({"eager"}) public String attention;}, {@code @Param({"none"}) public String offload;});
+ *   <li>add a {@code @Param} field below whose first value is the unoptimised default;
  *   <li>apply it in {@link #builder()};
  *   <li>list its values in {@code io.github.bark4j.jmh.Matrix} for the quick and full runs, and its
  *       default in {@code ReportGenerator.DEFAULTS} (the baseline row of the tables).
  * </ol>
  *
- * Batching is per call rather than per model: it belongs in {@link EndToEndBenchmark} as a
- * {@code @Param} batch size, and the report already multiplies the audio of a call by a {@code batch}
- * parameter when there is one.
+ * Batching is per call rather than per model: it is {@link EndToEndBenchmark}'s {@code batch}
+ * parameter. Offload lives inside {@link Synthesizer#generate}, so only the end-to-end benchmark
+ * sees it; the stage benchmarks call the stage code directly and ignore it.
  */
 @State(Scope.Benchmark)
 public class BarkState {
@@ -32,9 +31,17 @@ public class BarkState {
     @Param({"bark-small"})
     public String model;
 
-    /** {@link Precision} name. */
+    /** {@link Precision} name: FP32, FP16 or FP64. */
     @Param({"FP32"})
     public String precision;
+
+    /** {@link Attention} name: EAGER (DJL ops) or SDPA (libtorch's fused kernel via the native bridge). */
+    @Param({"EAGER"})
+    public String attention;
+
+    /** {@link Offload} name: NONE or PER_STAGE (each stage's weights copied in for its run and freed). */
+    @Param({"NONE"})
+    public String offload;
 
     /** libtorch intra-op threads; 0 keeps the engine's default (DJL: all cores, or ai.djl.pytorch.num_threads). */
     @Param({"0"})
@@ -54,6 +61,11 @@ public class BarkState {
             JniUtils.setNumThreads(threads);
         }
         synth = builder().build();
+        if (!synth.attention().name().equals(attention)) {
+            // the library falls back to EAGER when the native bridge cannot load: do not mislabel the row
+            throw new IllegalStateException("Asked for " + attention + " attention, the Synthesizer uses "
+                    + synth.attention() + " (" + NativeOps.unavailableReason() + ")");
+        }
         bark = synth.model();
     }
 
@@ -61,7 +73,9 @@ public class BarkState {
     Synthesizer.Builder builder() {
         Synthesizer.Builder b = Synthesizer.builder()
                 .modelDir(RandomBarkModel.folder(model))
-                .precision(Precision.valueOf(precision));
+                .precision(Precision.valueOf(precision))
+                .attention(Attention.valueOf(attention))
+                .offload(Offload.valueOf(offload));
         if (!device.isEmpty()) {
             b.device(device);
         }

@@ -31,17 +31,19 @@ public final class ReportGenerator {
      */
     static final Map<String, String> DEFAULTS = Map.of(
             "precision", "FP32",
-            "attention", "eager",
-            "offload", "none",
+            "attention", "EAGER",
+            "offload", "NONE",
             "batch", "1",
             "device", "");
 
     private static final String STAGES = "io.github.bark4j.StageBenchmark.";
     private static final String E2E = "io.github.bark4j.EndToEndBenchmark.generate";
+    private static final String ATTENTION = "io.github.bark4j.KernelBenchmark.attention";
+    private static final String CONV = "io.github.bark4j.KernelBenchmark.convTranspose";
 
     private ReportGenerator() {}
 
-    /** One JMH result: benchmark, parameters, primary score (ms/op) and secondary metrics. */
+    /** One JMH result: benchmark, parameters, primary score and error in ms per operation, secondary metrics. */
     record Result(String benchmark, Map<String, String> params, double score, double error, String unit, int samples,
             Map<String, Double> secondary) {}
 
@@ -77,11 +79,16 @@ public final class ReportGenerator {
             }
             int samples = primary.has("rawData") ? primary.getAsJsonArray("rawData").get(0).getAsJsonArray().size() : 0;
             String unit = primary.get("scoreUnit").getAsString();
-            if (!unit.equals("ms/op")) {
-                throw new IllegalArgumentException(o.get("benchmark") + " has unit " + unit + ", expected ms/op");
-            }
-            out.add(new Result(o.get("benchmark").getAsString(), params, number(primary.get("score")),
-                    number(primary.get("scoreError")), unit, samples, secondary));
+            double toMs = switch (unit) {
+                case "s/op" -> 1e3;
+                case "ms/op" -> 1;
+                case "us/op" -> 1e-3;
+                case "ns/op" -> 1e-6;
+                default -> throw new IllegalArgumentException(o.get("benchmark") + " has unit " + unit
+                        + ", expected time per operation");
+            };
+            out.add(new Result(o.get("benchmark").getAsString(), params, toMs * number(primary.get("score")),
+                    toMs * number(primary.get("scoreError")), "ms/op", samples, secondary));
         }
         return out;
     }
@@ -105,13 +112,20 @@ public final class ReportGenerator {
     static String label(Map<String, String> p) {
         StringBuilder sb = new StringBuilder();
         sb.append(p.getOrDefault("model", "?")).append(", ").append(p.getOrDefault("precision", "?"));
+        if (p.containsKey("attention")) {
+            sb.append(", ").append(p.get("attention"));
+        }
+        if (p.containsKey("offload")) {
+            sb.append(p.get("offload").equals("NONE") ? ", no offload"
+                    : p.get("offload").equals("PER_STAGE") ? ", offload per stage" : ", offload " + p.get("offload"));
+        }
         String threads = p.get("threads");
         if (threads != null) {
             sb.append(", ").append(threads.equals("0") ? "default threads" : threads + (threads.equals("1") ? " thread" : " threads"));
         }
         for (Map.Entry<String, String> e : p.entrySet()) {
             String k = e.getKey();
-            if (k.equals("model") || k.equals("precision") || k.equals("threads")) {
+            if (List.of("model", "precision", "threads", "attention", "offload").contains(k)) {
                 continue;
             }
             if (k.equals("device") && e.getValue().isEmpty()) {
@@ -122,7 +136,9 @@ public final class ReportGenerator {
         return sb.toString();
     }
 
-    public static String render(List<Result> results, String title, String machine) {
+    public static String render(List<Result> all, String title, String machine) {
+        List<Result> results = all.stream().filter(r -> !r.benchmark().equals(ATTENTION) && !r.benchmark().equals(CONV))
+                .toList();
         // rows: configurations in first-seen order, with their results by benchmark method
         Map<String, Map<String, String>> configs = new LinkedHashMap<>();
         Map<String, Map<String, Result>> byConfig = new LinkedHashMap<>();
@@ -257,14 +273,15 @@ public final class ReportGenerator {
         if (shareRows.length() > 0) {
             md.append(shareHead).append(shareRows).append('\n');
         }
+        md.append(kernels(all));
         md.append("Latency: wall time of one `Synthesizer.generate` call; real-time factor = latency / audio"
                 + " seconds; throughput = audio seconds generated per wall second (× batch). Peak RSS: the"
                 + " process's VmHWM during a measured call (weights included), maximum over calls. Load: the"
                 + " highest 1-minute load average after a measured call (own threads included; well above the"
                 + " thread count means other processes competed for the cores and the row is inflated). Stage"
                 + " scores: mean of the measured calls ± JMH's 99.9% interval where there are enough calls;"
-                + " samples per row: ");
-        md.append(sampleSummary(results)).append(".\n");
+                + " measured samples per row: ");
+        md.append(sampleSummary(all)).append(".\n");
         return md.toString();
     }
 
@@ -277,6 +294,108 @@ public final class ReportGenerator {
         StringBuilder sb = new StringBuilder();
         min.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
         return sb.toString();
+    }
+
+    /** The kernel tables: each pair of implementations side by side, with the ratio slow path / fast path. */
+    static String kernels(List<Result> all) {
+        StringBuilder md = new StringBuilder();
+        Map<String, Map<String, Result>> attention = new LinkedHashMap<>();
+        Map<String, Map<String, Result>> conv = new LinkedHashMap<>();
+        for (Result r : all) {
+            Map<String, String> p = r.params();
+            if (r.benchmark().equals(ATTENTION)) {
+                attention.computeIfAbsent(p.get("shape") + "|" + p.get("precision"), k -> new TreeMap<>())
+                        .put(p.get("kernel"), r);
+            } else if (r.benchmark().equals(CONV)) {
+                conv.computeIfAbsent(p.get("layer"), k -> new TreeMap<>()).put(p.get("impl"), r);
+            }
+        }
+        if (!attention.isEmpty()) {
+            md.append("## Attention kernel\n\n");
+            md.append("One attention call at bark-small's sizes (B=1, 12 heads × 64), `AttentionKernel.EAGER`"
+                    + " (DJL ops: scores, mask, softmax, matmul) vs `AttentionKernel.SDPA` (libtorch's fused"
+                    + " scaled_dot_product_attention through the native bridge), µs per call, mean ± 99.9%"
+                    + " interval. At FP16 the eager kernel computes in FP32 and rounds back (the library's"
+                    + " choice for accuracy on CPU); SDPA stays in FP16.\n\n");
+            md.append("| Shape | Precision | Eager (µs) | SDPA (µs) | Eager / SDPA |\n");
+            md.append("|---|---|---:|---:|---:|\n");
+            List<Map.Entry<String, Map<String, Result>>> rows = new ArrayList<>(attention.entrySet());
+            rows.sort(java.util.Comparator.comparing((Map.Entry<String, Map<String, Result>> e) ->
+                    List.of("FP32", "FP16", "FP64").indexOf(e.getKey().split("\\|", -1)[1]))
+                    .thenComparing(e -> List.of("decode", "prefill", "fine").indexOf(e.getKey().replaceFirst("-.*", "")))
+                    .thenComparing(e -> number(e.getKey().replaceFirst("^[a-z]+-", "").replaceFirst("\\|.*", ""))));
+            for (Map.Entry<String, Map<String, Result>> row : rows) {
+                String[] key = row.getKey().split("\\|", -1);
+                pair(md, describeShape(key[0]) + " | " + key[1], row.getValue().get("EAGER"), row.getValue().get("SDPA"));
+            }
+            md.append('\n');
+        }
+        if (!conv.isEmpty()) {
+            md.append("## Transposed convolution\n\n");
+            md.append("EnCodec 24 kHz's upsampling layers at the input lengths of one second of audio, FP32:"
+                    + " `CodecDecoder.convTransposeByMatmul` (the pure-DJL fallback) vs `NativeOps.convTranspose1d`"
+                    + " (libtorch's conv_transpose1d through the bridge), µs per call, mean ± 99.9% interval.\n\n");
+            md.append("| Layer | Fallback (µs) | Native (µs) | Fallback / native |\n");
+            md.append("|---|---:|---:|---:|\n");
+            double slow = 0;
+            double fast = 0;
+            List<Map.Entry<String, Map<String, Result>>> rows = new ArrayList<>(conv.entrySet());
+            rows.sort(java.util.Comparator.comparing(e -> -number(e.getKey().replaceFirst("-.*", ""))));
+            for (Map.Entry<String, Map<String, Result>> row : rows) {
+                Result m = row.getValue().get("MATMUL");
+                Result n = row.getValue().get("NATIVE");
+                pair(md, describeLayer(row.getKey()), m, n);
+                slow += m == null ? Double.NaN : m.score();
+                fast += n == null ? Double.NaN : n.score();
+            }
+            if (conv.size() > 1) {
+                md.append("| all ").append(conv.size()).append(" layers (sum) | ").append(fmt(slow * 1000, 0))
+                        .append(" | ").append(fmt(fast * 1000, 0)).append(" | ").append(fmt(slow / fast, 2))
+                        .append("× |\n");
+            }
+            md.append('\n');
+        }
+        return md.toString();
+    }
+
+    private static double number(String s) {
+        try {
+            return Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return Double.MAX_VALUE;
+        }
+    }
+
+    /** A side-by-side row: slow, fast and their ratio, times in µs. */
+    private static void pair(StringBuilder md, String label, Result slow, Result fast) {
+        md.append("| ").append(label)
+                .append(" | ").append(slow == null ? "–" : withError(slow.score() * 1000, slow.error() * 1000, 0))
+                .append(" | ").append(fast == null ? "–" : withError(fast.score() * 1000, fast.error() * 1000, 0))
+                .append(" | ").append(slow == null || fast == null ? "–" : fmt(slow.score() / fast.score(), 2) + "×")
+                .append(" |\n");
+    }
+
+    /** "decode-257" → "decode step, Tq=1, Tk=257", and the prefill and fine shapes alike. */
+    static String describeShape(String shape) {
+        int dash = shape.indexOf('-');
+        String n = dash < 0 ? "?" : shape.substring(dash + 1);
+        if (shape.startsWith("decode-")) {
+            return "decode step (causal), Tq=1, Tk=" + n;
+        } else if (shape.startsWith("prefill-")) {
+            return "prefill (causal), Tq=Tk=" + n;
+        } else if (shape.startsWith("fine-")) {
+            return "fine pass (non-causal), Tq=Tk=" + n;
+        }
+        return shape;
+    }
+
+    /** "512-256-k16-s8-t75" → "512→256, k16 s8, T=75". */
+    static String describeLayer(String layer) {
+        String[] f = layer.split("-");
+        if (f.length != 5) {
+            return layer;
+        }
+        return f[0] + "→" + f[1] + ", k" + f[2].substring(1) + " s" + f[3].substring(1) + ", T=" + f[4].substring(1);
     }
 
     private static Result e2e(Map<String, Result> rs, String batch) {

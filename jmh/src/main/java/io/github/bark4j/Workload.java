@@ -29,6 +29,30 @@ final class Workload {
     static final String TEXT = "Hello, my name is Suno. And, uh — and I like pizza. [laughs] But I also have"
             + " other interests such as playing tic tac toe.";
 
+    /**
+     * Other sentences of about the same length for the rows of a batch after the first. With a fixed
+     * number of semantic tokens every row does the same work; the texts differ so that the rows are
+     * distinct requests, as in a real batch.
+     */
+    private static final String[] MORE_TEXTS = {
+        "The quick brown fox jumps over the lazy dog, and then it runs back home to sleep by the fire.",
+        "I went to the market this morning and bought apples, bread and a large bunch of fresh flowers.",
+        "Could you tell me the way to the station? I think I am lost, and my train leaves very soon.",
+        "It rained all weekend, so we stayed inside, played board games and baked a chocolate cake.",
+        "Welcome to the show! Tonight we talk about music, movies and, of course, a little bit of science.",
+        "She opened the old letter slowly, read the first line twice, and then began to laugh out loud.",
+        "Our meeting moves to Thursday at ten; please bring the report and the numbers from last quarter.",
+    };
+
+    /** {@code batch} texts: {@link #TEXT} first, then {@link #MORE_TEXTS}, cycling. */
+    static java.util.List<String> texts(int batch) {
+        java.util.List<String> out = new java.util.ArrayList<>(batch);
+        for (int i = 0; i < batch; i++) {
+            out.add(i == 0 ? TEXT : MORE_TEXTS[(i - 1) % MORE_TEXTS.length]);
+        }
+        return out;
+    }
+
     /** Greedy, EOS off, exactly {@link #SEMANTIC_TOKENS} semantic tokens, with the benchmark voice. */
     static GenerationOptions options(VoicePreset voice) {
         GenerationOptions.Builder b = GenerationOptions.builder().greedy().fixedSemanticTokens(SEMANTIC_TOKENS);

@@ -1,5 +1,7 @@
 package io.github.bark4j.jmh;
 
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatFactory;
 import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -7,6 +9,8 @@ import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -14,10 +18,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
- * Runs a benchmark matrix and writes {@code <out>/<date>-<machine>.json} (JMH's JSON) and the
- * markdown report beside it ({@code .md}).
+ * Runs a benchmark matrix ({@link Matrix}: several JMH runs, each a set of benchmarks × parameters) and
+ * writes {@code <out>/<date>-<machine>.json} (JMH's JSON of all runs) and the markdown report beside
+ * it ({@code .md}). {@code --include REGEX} keeps the benchmarks whose full name matches (e.g.
+ * {@code 'KernelBenchmark'} or {@code 'StageBenchmark.codec'}), with the matrix's parameters.
  *
  * <pre>
  * java -cp jmh/target/benchmarks.jar io.github.bark4j.jmh.BenchRunner quick|full
@@ -37,7 +44,7 @@ public final class BenchRunner {
         Path out = Path.of("jmh", "results");
         String machine = null;
         String device = null;
-        String include = "io\\.github\\.bark4j\\.(StageBenchmark|EndToEndBenchmark)\\.";
+        String include = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
@@ -59,26 +66,39 @@ public final class BenchRunner {
         Path json = out.resolve(stem + ".json");
         Path md = out.resolve(stem + ".md");
 
-        ChainedOptionsBuilder o = new OptionsBuilder()
-                .include(include)
-                .addProfiler(PeakMemoryProfiler.class)
-                .shouldFailOnError(true)
-                .jvmArgsAppend(forkJvmArgs())
-                .resultFormat(ResultFormatType.JSON)
-                .result(json.toString());
-        for (Map.Entry<String, List<String>> e : matrix.params(cores).entrySet()) {
-            o.param(e.getKey(), e.getValue().toArray(String[]::new));
-        }
-        if (device != null) {
-            o.param("device", device);
-        }
-        int[] iterations = matrix.warmupAndMeasurement();
-        if (iterations != null) {
-            o.warmupIterations(iterations[0]).measurementIterations(iterations[1]);
-        }
+        Pattern filter = include == null ? null : Pattern.compile(include);
+        List<RunResult> all = new ArrayList<>();
         String loadBefore = Machine.loadAverage();
         long t0 = System.nanoTime();
-        new Runner(o.build()).run();
+        for (Matrix.Run run : matrix.runs(cores)) {
+            List<String> benchmarks = run.benchmarks().stream()
+                    .filter(b -> filter == null || filter.matcher(b).find()).toList();
+            if (benchmarks.isEmpty()) {
+                continue;
+            }
+            System.out.printf(Locale.ROOT, "%n# bark4j run '%s': %s %s%n", run.name(), benchmarks, run.params());
+            ChainedOptionsBuilder o = new OptionsBuilder()
+                    .addProfiler(PeakMemoryProfiler.class)
+                    .shouldFailOnError(true)
+                    .jvmArgsAppend(forkJvmArgs());
+            for (String b : benchmarks) {
+                o.include("^" + Pattern.quote(b) + "$");
+            }
+            for (Map.Entry<String, List<String>> e : run.params().entrySet()) {
+                o.param(e.getKey(), e.getValue().toArray(String[]::new));
+            }
+            if (device != null && run.params().containsKey("model")) {
+                o.param("device", device);
+            }
+            if (run.iterations() != null) {
+                o.warmupIterations(run.iterations()[0]).measurementIterations(run.iterations()[1]);
+            }
+            all.addAll(new Runner(o.build()).run());
+            // after every run, so that a failure later keeps what was measured
+            try (PrintStream ps = new PrintStream(Files.newOutputStream(json), false, StandardCharsets.UTF_8)) {
+                ResultFormatFactory.getInstance(ResultFormatType.JSON, ps).writeOut(all);
+            }
+        }
         double minutes = (System.nanoTime() - t0) / 60e9;
         String loadAfter = Machine.loadAverage();
         String title = "bark4j benchmarks, " + matrix.name().toLowerCase(Locale.ROOT) + " matrix, " + stem;
