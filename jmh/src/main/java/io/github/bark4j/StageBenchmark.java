@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * Each stage alone, on fixed inputs, through the same stage code the Synthesizer runs. Scores are
  * milliseconds per unit of work: per semantic token (the one 257-position prompt pass included,
  * amortised), per coarse token (its two window re-prefills of about 887 positions included), per 1024-frame
- * fine window (seven passes, codebooks 1..7), per second of audio decoded by EnCodec.
+ * fine window (six passes, codebooks 2..7), per second of audio decoded by EnCodec.
  *
  * <p>Iteration counts here are the quick matrix's (one warm-up call, then one or two measured calls);
  * {@code Matrix.FULL} overrides them.
@@ -83,7 +83,7 @@ public class StageBenchmark {
         }
     }
 
-    /** One 1024-frame window: no voice history, so exactly one window of seven passes. */
+    /** One 1024-frame window: no voice history, so exactly one window of six passes (codebooks 2..7). */
     @Benchmark
     @Warmup(iterations = 1)
     @Measurement(iterations = 1)
