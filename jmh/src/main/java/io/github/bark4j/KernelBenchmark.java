@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The two kernels the speed options swap, alone, at bark-small's sizes, without a model: fast enough
+ * The kernels the speed options swap, alone, at bark-small's sizes, without a model: fast enough
  * for several timed iterations and a tight error.
  *
  * <ul>
@@ -37,6 +37,9 @@ import java.util.concurrent.TimeUnit;
  *       bias) at the input lengths one second of audio has (75 frames, then ×8, ×5, ×4): {@code MATMUL}
  *       is the pure-DJL fallback {@link CodecDecoder#convTransposeByMatmul}, {@code NATIVE} libtorch's
  *       conv_transpose1d through the bridge ({@link NativeOps#convTranspose1d}).
+ *   <li>{@link #lstm}: EnCodec's 2-layer, 512-unit LSTM over 75 or 750 frames (1 or 10 s of audio): the
+ *       reference step loop ({@link CodecDecoder#runLstm}) vs libtorch's fused LSTM
+ *       ({@link CodecDecoder#runLstmFused}), which the decoder uses from 32 units up.
  * </ul>
  *
  * Inputs are standard normal and created once per trial; each call's outputs and intermediates are
@@ -172,6 +175,58 @@ public class KernelBenchmark {
                 throw new IllegalStateException("Expected " + in.outLength + " output frames, got " + length);
             }
             return length;
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class LstmInputs {
+        /** Codec frames: 75 = one second of audio, 750 = ten. */
+        @Param({"75", "750"})
+        public int frames;
+
+        /** STEPS (the reference step loop in DJL ops) or FUSED (libtorch's LSTM through DJL). */
+        @Param({"STEPS", "FUSED"})
+        public String impl;
+
+        NDManager manager;
+        NDArray x;
+        CodecDecoder decoder;
+
+        @Setup(Level.Trial)
+        public void make() {
+            int hidden = 512; // EnCodec 24 kHz: 32 filters × 2^4
+            manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+            manager.getEngine().setRandomSeed(7);
+            java.util.List<NDArray> ih = new java.util.ArrayList<>();
+            java.util.List<NDArray> hh = new java.util.ArrayList<>();
+            java.util.List<NDArray> b = new java.util.ArrayList<>();
+            float scale = (float) (1 / Math.sqrt(hidden));
+            for (int l = 0; l < 2; l++) {
+                ih.add(manager.randomNormal(0, scale, new Shape(4 * hidden, hidden), DataType.FLOAT32));
+                hh.add(manager.randomNormal(0, scale, new Shape(4 * hidden, hidden), DataType.FLOAT32));
+                b.add(manager.randomNormal(0, 0.01f, new Shape(4 * hidden), DataType.FLOAT32));
+            }
+            CodecConfig config = new CodecConfig(24000, 1, 32, 1, new int[] {8, 5, 4, 2}, 7, 7, 3, 2, true, "reflect",
+                    2, 2, 1.0, 1024, 128, 128, true, "weight_norm");
+            decoder = new CodecDecoder(config, java.util.List.of(), null,
+                    new CodecDecoder.Lstm(ih, hh, b, hidden), java.util.List.of(), null,
+                    CodecDecoder.TransposedConv.MATMUL);
+            x = manager.randomNormal(new Shape(1, hidden, frames));
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            manager.close();
+        }
+    }
+
+    /** EnCodec's 2-layer LSTM (512 units) over {@code frames} codec frames: step loop vs fused. */
+    @Benchmark
+    public long lstm(LstmInputs in) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray y = in.impl.equals("FUSED") ? in.decoder.runLstmFused(in.x) : in.decoder.runLstm(in.x);
+            return y.getShape().get(2);
         }
     }
 

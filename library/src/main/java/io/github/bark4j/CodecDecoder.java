@@ -34,9 +34,22 @@ final class CodecDecoder {
     private final List<UpsampleBlock> blocks;
     private final Conv last;
     private final TransposedConv transposedConv;
+    private final boolean fusedLstm;
+
+    /**
+     * DJL's fused LSTM wrapper is only right from 32 hidden units up (oneDNN); smaller ones use the
+     * step loop, which is also the reference the fused path is tested against.
+     */
+    static final int FUSED_LSTM_MIN_HIDDEN = 32;
 
     CodecDecoder(CodecConfig config, List<NDArray> codebooks, Conv first, Lstm lstm, List<UpsampleBlock> blocks,
             Conv last, TransposedConv transposedConv) {
+        this(config, codebooks, first, lstm, blocks, last, transposedConv,
+                lstm != null && lstm.hidden() >= FUSED_LSTM_MIN_HIDDEN);
+    }
+
+    private CodecDecoder(CodecConfig config, List<NDArray> codebooks, Conv first, Lstm lstm,
+            List<UpsampleBlock> blocks, Conv last, TransposedConv transposedConv, boolean fusedLstm) {
         this.config = config;
         this.codebooks = codebooks;
         this.first = first;
@@ -44,6 +57,15 @@ final class CodecDecoder {
         this.blocks = blocks;
         this.last = last;
         this.transposedConv = transposedConv;
+        this.fusedLstm = fusedLstm;
+    }
+
+    /** The same decoder with the fused (true) or step-by-step (false) LSTM. */
+    CodecDecoder withFusedLstm(boolean fused) {
+        if (fused && lstm.hidden() < FUSED_LSTM_MIN_HIDDEN) {
+            throw new IllegalArgumentException("the fused LSTM is wrong below " + FUSED_LSTM_MIN_HIDDEN + " units");
+        }
+        return new CodecDecoder(config, codebooks, first, lstm, blocks, last, transposedConv, fused);
     }
 
     /** Transposed convolution kernel: the fallback is built from matmul and shifted adds. */
@@ -57,7 +79,7 @@ final class CodecDecoder {
     }
 
     CodecDecoder withTransposedConv(TransposedConv kernel) {
-        return new CodecDecoder(config, codebooks, first, lstm, blocks, last, kernel);
+        return new CodecDecoder(config, codebooks, first, lstm, blocks, last, kernel, fusedLstm);
     }
 
     /** A copy of every weight on {@code manager}'s device, owned by it (per-stage offload). */
@@ -76,7 +98,7 @@ final class CodecDecoder {
         Lstm l = new Lstm(lstm.weightsIh().stream().map(c).toList(), lstm.weightsHh().stream().map(c).toList(),
                 lstm.biases().stream().map(c).toList(), lstm.hidden());
         return new CodecDecoder(config, codebooks.stream().map(c).toList(), cc.apply(first), l, List.copyOf(b),
-                cc.apply(last), transposedConv);
+                cc.apply(last), transposedConv, fusedLstm);
     }
 
     CodecConfig config() {
@@ -199,7 +221,7 @@ final class CodecDecoder {
     NDArray decode(NDArray codes) {
         NDArray x = quantizerDecode(codes);
         x = applyConv(x, first);
-        x = runLstm(x).add(x);
+        x = (fusedLstm ? runLstmFused(x) : runLstm(x)).add(x);
         for (UpsampleBlock block : blocks) {
             x = Ops.elu(x);
             x = upsample(x, block.transposed());

@@ -188,6 +188,29 @@ class CodecDecoderTest {
         }
     }
 
+    /** The production decoder (fused LSTM) against the step-by-step reference, FP32 and FP64. */
+    @Test
+    void fusedLstmDecodeMatchesTheStepLoop() throws Exception {
+        int[][] fine = Golden.byName("short").fine();
+        for (Precision p : new Precision[] {Precision.FP32, Precision.FP64}) {
+            try (Synthesizer s = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(p).build();
+                    NDManager m = s.model().manager().newSubManager()) {
+                CodecDecoder fused = s.model().codec.withFusedLstm(true);
+                CodecDecoder steps = s.model().codec.withFusedLstm(false);
+                long[] flat = new long[fine.length * fine[0].length];
+                for (int k = 0; k < fine.length; k++) {
+                    for (int t = 0; t < fine[0].length; t++) {
+                        flat[k * fine[0].length + t] = fine[k][t];
+                    }
+                }
+                NDArray codes = Tensors.ids(m, flat, 1, fine.length, fine[0].length);
+                double[] a = Tensors.toDoubles(fused.decode(codes));
+                double[] b = Tensors.toDoubles(steps.decode(codes));
+                GptTest.assertClose(b, a, p == Precision.FP64 ? 1e-9 : 1e-5, "decode " + p);
+            }
+        }
+    }
+
     @Test
     void quantizerDecodeSumsCodebookRows() {
         int books = codec.numCodebooks();
