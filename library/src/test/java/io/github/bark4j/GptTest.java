@@ -59,17 +59,7 @@ class GptTest {
     }
 
     static void assertClose(double[] expected, double[] actual, double tol, String what) {
-        assertEquals(expected.length, actual.length, what + " length");
-        double worst = 0;
-        int at = -1;
-        for (int i = 0; i < expected.length; i++) {
-            double d = Math.abs(expected[i] - actual[i]);
-            if (!(d <= worst)) {
-                worst = d;
-                at = i;
-            }
-        }
-        assertTrue(worst <= tol, what + ": max |diff| " + worst + " at " + at + " > " + tol);
+        FirstPassLogitsTest.assertClose(expected, actual, tol, what);
     }
 
     static double maxAbsDiff(double[] a, double[] b) {
