@@ -19,7 +19,10 @@ record GptWeights(
         NDArray finalNormBias,
         List<NDArray> heads) {
 
-    /** One transformer block; biases are null where the config has {@code bias: false}. */
+    /**
+     * One transformer block; linear biases are null where the config has {@code bias: false}, and
+     * bias-free layer norms carry a zero beta.
+     */
     record Layer(
             NDArray norm1Weight, NDArray norm1Bias,
             NDArray attnProjWeight, NDArray attnProjBias,
@@ -56,6 +59,9 @@ record GptWeights(
         boolean fine = !c.isCausal();
         // The fine model's layer norms always carry a bias; the causal ones follow config.bias.
         boolean normBias = fine || c.bias();
+        // bias-free norms get one shared zero beta, made once here rather than per call
+        NDArray zeroBeta = normBias ? null
+                : logitStore.manager().zeros(new ai.djl.ndarray.types.Shape(h), logitStore.dtype());
         List<NDArray> embeddings = new ArrayList<>();
         if (fine) {
             for (int i = 0; i < c.nCodesTotal(); i++) {
@@ -74,20 +80,20 @@ record GptWeights(
             }
             layers.add(new Layer(
                     logitStore.load(p + "layernorm_1.weight", h),
-                    normBias ? logitStore.load(p + "layernorm_1.bias", h) : null,
+                    normBias ? logitStore.load(p + "layernorm_1.bias", h) : zeroBeta,
                     store.load(p + "attn.att_proj.weight", 3 * h, h),
                     c.bias() ? store.load(p + "attn.att_proj.bias", 3 * h) : null,
                     store.load(p + "attn.out_proj.weight", h, h),
                     c.bias() ? store.load(p + "attn.out_proj.bias", h) : null,
                     logitStore.load(p + "layernorm_2.weight", h),
-                    normBias ? logitStore.load(p + "layernorm_2.bias", h) : null,
+                    normBias ? logitStore.load(p + "layernorm_2.bias", h) : zeroBeta,
                     store.load(p + "mlp.in_proj.weight", 4 * h, h),
                     c.bias() ? store.load(p + "mlp.in_proj.bias", 4 * h) : null,
                     store.load(p + "mlp.out_proj.weight", h, 4 * h),
                     c.bias() ? store.load(p + "mlp.out_proj.bias", h) : null));
         }
         NDArray finalWeight = logitStore.load(prefix + "layernorm_final.weight", h);
-        NDArray finalBias = normBias ? logitStore.load(prefix + "layernorm_final.bias", h) : null;
+        NDArray finalBias = normBias ? logitStore.load(prefix + "layernorm_final.bias", h) : zeroBeta;
         List<NDArray> heads = new ArrayList<>();
         if (fine) {
             int nHeads = c.nCodesTotal() - c.nCodesGiven();
