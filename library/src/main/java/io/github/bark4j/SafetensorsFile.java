@@ -9,9 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -44,14 +42,7 @@ final class SafetensorsFile implements TensorSource {
     }
 
     static SafetensorsFile open(Path path) {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(path, StandardOpenOption.READ);
-        } catch (NoSuchFileException e) {
-            throw new ModelLoadException("Weights file not found: " + path);
-        } catch (IOException e) {
-            throw new ModelLoadException("Cannot open weights file " + path + ": " + e.getMessage(), e);
-        }
+        FileChannel channel = TensorSource.openReadOnly(path);
         try {
             return parse(path, channel);
         } catch (RuntimeException | IOException e) {

@@ -1,6 +1,11 @@
 package io.github.bark4j;
 
 import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Set;
 
 /**
@@ -21,4 +26,15 @@ interface TensorSource extends Closeable {
 
     @Override
     void close();
+
+    /** Opens a weights file for reading, with the errors every reader reports alike. */
+    static FileChannel openReadOnly(Path path) {
+        try {
+            return FileChannel.open(path, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new ModelLoadException("Weights file not found: " + path);
+        } catch (IOException e) {
+            throw new ModelLoadException("Cannot open weights file " + path + ": " + e.getMessage(), e);
+        }
+    }
 }
