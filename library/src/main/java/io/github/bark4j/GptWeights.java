@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * The immutable weights of one Bark GPT, looked up under its checkpoint prefix ({@code semantic.},
@@ -33,19 +35,34 @@ record GptWeights(
 
     /** A copy of every tensor on {@code manager}'s device, owned by it (per-stage offload). */
     GptWeights copyTo(NDManager manager) {
-        java.util.IdentityHashMap<NDArray, NDArray> copies = new java.util.IdentityHashMap<>();
-        java.util.function.UnaryOperator<NDArray> c = a -> a == null ? null
-                : copies.computeIfAbsent(a, x -> Tensors.copyTo(x, manager));
+        // one memo for both groups: a fine head tied to an embedding table is copied once
+        UnaryOperator<NDArray> copy = once(x -> Tensors.copyTo(x, manager));
+        return map(copy, copy);
+    }
+
+    /**
+     * The same weights with {@code matmul} applied to what {@link #load} takes from the compute store
+     * (embeddings, positions, linear weights and biases) and {@code normAndHead} to the layer norms
+     * and heads. Each tensor is mapped once per function.
+     */
+    GptWeights map(UnaryOperator<NDArray> matmul, UnaryOperator<NDArray> normAndHead) {
+        UnaryOperator<NDArray> m = once(matmul);
+        UnaryOperator<NDArray> n = once(normAndHead);
         List<Layer> l = new ArrayList<>();
         for (Layer x : layers) {
-            l.add(new Layer(c.apply(x.norm1Weight()), c.apply(x.norm1Bias()), c.apply(x.attnProjWeight()),
-                    c.apply(x.attnProjBias()), c.apply(x.attnOutWeight()), c.apply(x.attnOutBias()),
-                    c.apply(x.norm2Weight()), c.apply(x.norm2Bias()), c.apply(x.mlpInWeight()), c.apply(x.mlpInBias()),
-                    c.apply(x.mlpOutWeight()), c.apply(x.mlpOutBias())));
+            l.add(new Layer(n.apply(x.norm1Weight()), n.apply(x.norm1Bias()), m.apply(x.attnProjWeight()),
+                    m.apply(x.attnProjBias()), m.apply(x.attnOutWeight()), m.apply(x.attnOutBias()),
+                    n.apply(x.norm2Weight()), n.apply(x.norm2Bias()), m.apply(x.mlpInWeight()), m.apply(x.mlpInBias()),
+                    m.apply(x.mlpOutWeight()), m.apply(x.mlpOutBias())));
         }
-        // tied heads stay tied: the identity map copies a shared table once
-        return new GptWeights(inputEmbeddings.stream().map(c).toList(), c.apply(positionEmbedding), List.copyOf(l),
-                c.apply(finalNormWeight), c.apply(finalNormBias), heads.stream().map(c).toList());
+        return new GptWeights(inputEmbeddings.stream().map(m).toList(), m.apply(positionEmbedding), List.copyOf(l),
+                n.apply(finalNormWeight), n.apply(finalNormBias), heads.stream().map(n).toList());
+    }
+
+    /** {@code f} applied at most once per distinct tensor (by identity); null stays null. */
+    private static UnaryOperator<NDArray> once(UnaryOperator<NDArray> f) {
+        IdentityHashMap<NDArray, NDArray> done = new IdentityHashMap<>();
+        return a -> a == null ? null : done.computeIfAbsent(a, f);
     }
 
     /**

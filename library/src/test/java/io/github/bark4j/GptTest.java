@@ -321,4 +321,25 @@ class GptTest {
             }
         }
     }
+
+    @Test
+    void copyKeepsATiedFineHeadTiedAndMapTreatsEachGroupApart() {
+        GptWeights w = model.fine.weights();
+        java.util.List<NDArray> heads = new java.util.ArrayList<>(w.heads());
+        heads.set(0, w.inputEmbeddings().get(2)); // head 0 tied to codebook 2's table, as load() ties them
+        GptWeights tied = new GptWeights(w.inputEmbeddings(), w.positionEmbedding(), w.layers(), w.finalNormWeight(),
+                w.finalNormBias(), heads);
+        GptWeights copy = tied.copyTo(mgr);
+        assertTrue(copy.heads().get(0) == copy.inputEmbeddings().get(2), "a tied head is copied once");
+        assertTrue(copy.inputEmbeddings().get(2) != w.inputEmbeddings().get(2));
+        assertEquals(mgr, copy.heads().get(0).getManager());
+        assertArrayEquals(w.inputEmbeddings().get(2).toDoubleArray(), copy.heads().get(0).toDoubleArray());
+
+        GptWeights negatedNorms = w.map(a -> a, a -> Tensors.copyTo(a, mgr).neg());
+        assertTrue(negatedNorms.layers().get(0).mlpInWeight() == w.layers().get(0).mlpInWeight());
+        assertTrue(negatedNorms.inputEmbeddings().get(0) == w.inputEmbeddings().get(0));
+        assertArrayEquals(w.layers().get(1).norm2Weight().neg().toDoubleArray(),
+                negatedNorms.layers().get(1).norm2Weight().toDoubleArray());
+        assertArrayEquals(w.heads().get(3).neg().toDoubleArray(), negatedNorms.heads().get(3).toDoubleArray());
+    }
 }
