@@ -56,6 +56,32 @@ final class KvCache implements AutoCloseable {
         return values[layer].get(new NDIndex(":, :, :{}", end));
     }
 
+    /**
+     * Keeps only batch rows {@code rows} (in that order), dropping the others' keys and values: a
+     * batch shrinks when some of its sequences finish before the rest.
+     */
+    void keepRows(long[] rows) {
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = selectRows(keys[i], rows);
+            values[i] = selectRows(values[i], rows);
+        }
+    }
+
+    private static NDArray selectRows(NDArray a, long[] rows) {
+        long batch = a.getShape().get(0);
+        for (long r : rows) {
+            if (r < 0 || r >= batch) {
+                throw new IndexOutOfBoundsException("row " + r + " of a batch of " + batch);
+            }
+        }
+        NDArray kept;
+        try (NDArray index = a.getManager().create(rows)) {
+            kept = a.get(new NDIndex("{}", index));
+        }
+        a.close();
+        return kept;
+    }
+
     /** Called once per forward pass, after every layer has written its new entries. */
     void advance(int t) {
         length += t;

@@ -66,8 +66,9 @@ final class Semantic {
 
     /**
      * Generates semantic tokens for a batch of texts (one row each, same voice). All rows share the
-     * 257-position prompt layout, so they decode in lockstep; a finished row keeps being fed its EOS
-     * and its outputs are ignored, which leaves the other rows' arithmetic untouched.
+     * 257-position prompt layout, so they decode in lockstep; a row that finishes leaves the batch and
+     * its KV cache, so the remaining rows' steps cost what their own would (rows never mix, so their
+     * arithmetic is that of a single run).
      */
     static int[][] generate(Gpt gpt, NDManager manager, long[][] textIds, VoicePreset voice, GenerationOptions o,
             Sampler[] samplers) {
@@ -82,9 +83,7 @@ final class Semantic {
         }
         int[][] out = new int[batch][maxNew];
         int[] lengths = new int[batch];
-        boolean[] done = new boolean[batch];
         double[] seconds = new double[batch];
-        int active = batch;
         long[] prompt = new long[batch * (2 * TEXT_SLOTS + 1)];
         for (int b = 0; b < batch; b++) {
             long[] row = promptIds(textIds[b], voice);
@@ -97,37 +96,48 @@ final class Semantic {
             NDArray x = promptEmbeddings(gpt, manager, prompt, batch);
             double[] logits = Tensors.toDoubles(gpt.forwardCausal(x, cache, true));
             int vocab = logits.length / batch;
-            long[] feed = new long[batch];
-            for (int step = 0; step < maxNew && active > 0; step++) {
-                for (int b = 0; b < batch; b++) {
-                    if (done[b]) {
-                        feed[b] = EOS;
-                        continue;
-                    }
-                    double[] row = Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab);
+            // rows[j]: the text whose logits are row j; finished texts leave the batch (and the cache)
+            int[] rows = new int[batch];
+            Arrays.setAll(rows, b -> b);
+            for (int step = 0; step < maxNew; step++) {
+                int[] kept = new int[rows.length];
+                int stillActive = 0;
+                for (int j = 0; j < rows.length; j++) {
+                    int b = rows[j];
+                    double[] row = Arrays.copyOfRange(logits, j * vocab, (j + 1) * vocab);
                     // a fixed-length run (benchmarks) never lets EOS win and ignores the duration cap
                     int token = fixed > 0 ? pickNotEos(row, o, samplers[b]) : pick(row, o, samplers[b]);
                     if (token < 0) {
-                        done[b] = true;
-                        active--;
-                        feed[b] = EOS;
                         continue;
                     }
                     out[b][lengths[b]++] = token;
-                    feed[b] = token;
                     seconds[b] += 1 / RATE_HZ;
-                    if ((fixed == 0 && seconds[b] > o.maxSemanticSeconds()) || step == maxNew - 1) {
-                        done[b] = true;
-                        active--;
+                    boolean capped = fixed == 0 && seconds[b] > o.maxSemanticSeconds();
+                    if (!capped && step < maxNew - 1) {
+                        kept[stillActive++] = j;
                     }
                 }
                 o.progress().onProgress(Stage.SEMANTIC, step + 1, maxNew);
-                if (active == 0) {
+                if (stillActive == 0) {
                     break;
+                }
+                if (stillActive < rows.length) {
+                    long[] keep = new long[stillActive];
+                    int[] nextRows = new int[stillActive];
+                    for (int j = 0; j < stillActive; j++) {
+                        keep[j] = kept[j];
+                        nextRows[j] = rows[kept[j]];
+                    }
+                    cache.keepRows(keep);
+                    rows = nextRows;
+                }
+                long[] feed = new long[rows.length];
+                for (int j = 0; j < rows.length; j++) {
+                    feed[j] = out[rows[j]][lengths[rows[j]] - 1];
                 }
                 try (NDScope stepScope = new NDScope()) {
                     stepScope.suppressNotUsedWarning();
-                    NDArray ids = Tensors.ids(manager, feed, batch, 1);
+                    NDArray ids = Tensors.ids(manager, feed, rows.length, 1);
                     logits = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(ids), cache, true));
                 }
             }

@@ -304,6 +304,52 @@ class GptTest {
         assertArrayEquals(two, Arrays.copyOfRange(batched, one.length, batched.length), 0.0);
     }
 
+    /** A batch that drops finished rows from its cache decodes the remaining rows as single runs do. */
+    @Test
+    void droppingCacheRowsLeavesTheOthersDecodingAsAlone() {
+        Random r = new Random(7);
+        Gpt gpt = model.coarse;
+        int p = 30;
+        int steps = 6;
+        int vocab = gpt.config().inputVocabSize();
+        int v = gpt.config().outputVocabSize();
+        long[] prompts = randomIds(r, 3 * p, vocab);
+        long[][] tokens = {randomIds(r, steps, vocab), randomIds(r, steps, vocab), randomIds(r, steps, vocab)};
+        double[][] alone = new double[3][];
+        for (int b = 0; b < 3; b++) {
+            try (KvCache cache = new KvCache(mgr, gpt.config(), 1, p + steps, DataType.FLOAT64)) {
+                gpt.forwardCausal(gpt.embed(Tensors.ids(mgr, Arrays.copyOfRange(prompts, b * p, (b + 1) * p), 1, p)),
+                        cache, true);
+                for (int t = 0; t < steps; t++) {
+                    alone[b] = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(Tensors.ids(mgr, new long[] {tokens[b][t]},
+                            1, 1)), cache, true));
+                }
+            }
+        }
+        try (KvCache cache = new KvCache(mgr, gpt.config(), 3, p + steps, DataType.FLOAT64)) {
+            gpt.forwardCausal(gpt.embed(Tensors.ids(mgr, prompts, 3, p)), cache, true);
+            int[] rows = {0, 1, 2};
+            double[] last = null;
+            for (int t = 0; t < steps; t++) {
+                if (t == 2) {
+                    cache.keepRows(new long[] {2, 0}); // row 1 finished; the order may change too
+                    rows = new int[] {2, 0};
+                }
+                long[] feed = new long[rows.length];
+                for (int j = 0; j < rows.length; j++) {
+                    feed[j] = tokens[rows[j]][t];
+                }
+                last = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(Tensors.ids(mgr, feed, rows.length, 1)), cache,
+                        true));
+            }
+            assertEquals(p + steps, cache.length());
+            for (int j = 0; j < rows.length; j++) {
+                assertArrayEquals(alone[rows[j]], Arrays.copyOfRange(last, j * v, (j + 1) * v), 1e-12, "row " + rows[j]);
+            }
+            assertThrows(IndexOutOfBoundsException.class, () -> cache.keepRows(new long[] {2}));
+        }
+    }
+
     @Test
     void fineBatchRowsEqualSingleRows() {
         Random r = new Random(6);

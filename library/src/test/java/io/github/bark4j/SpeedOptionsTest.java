@@ -231,6 +231,44 @@ class SpeedOptionsTest {
         }
     }
 
+    /**
+     * Semantic rows that stop at different steps leave the batch (and its KV cache) while the others
+     * go on, unchanged. The fixture's random model never chooses EOS, so this semantic head makes EOS a
+     * slightly louder copy of token 1224: a row stops where it would have said 1224.
+     */
+    @Test
+    void semanticRowsThatStopEarlyLeaveTheBatchWithoutChangingTheOthers() throws Exception {
+        Gpt g = eager64.model().semantic;
+        int stand = 1224;
+        try (NDManager mgr = eager64.model().manager().newSubManager()) {
+            NDArray head = g.weights().heads().get(0);
+            NDArray eosHead = Tensors.copyTo(head, mgr);
+            eosHead.set(new ai.djl.ndarray.index.NDIndex("{}", Semantic.EOS), head.get(stand).mul(1.01));
+            Gpt stopping = new Gpt(g.config(), g.weights().map(a -> a, a -> a == head ? eosHead : a), g.attention());
+            List<Golden.Case> cases = Golden.cases();
+            long[][] text = new long[cases.size() + 1][];
+            for (int i = 0; i < cases.size(); i++) {
+                text[i] = cases.get(i).textIds();
+            }
+            text[cases.size()] = Arrays.copyOf(cases.get(0).textIds(), 3);
+            GenerationOptions o = GenerationOptions.builder().greedy().maxSemanticSeconds(1.0).build();
+            int[][] batch = Semantic.generate(stopping, mgr, text, null, o, samplers(text.length));
+            for (int i = 0; i < text.length; i++) {
+                int[] alone = Semantic.generate(stopping, mgr, new long[][] {text[i]}, null, o, samplers(1))[0];
+                assertArrayEquals(alone, batch[i], "row " + i);
+            }
+            long distinct = Arrays.stream(batch).mapToInt(r -> r.length).distinct().count();
+            assertTrue(distinct >= 3, "rows should stop at different steps: "
+                    + Arrays.toString(Arrays.stream(batch).mapToInt(r -> r.length).toArray()));
+        }
+    }
+
+    private static Sampler[] samplers(int n) {
+        Sampler[] s = new Sampler[n];
+        Arrays.setAll(s, i -> new Sampler(i));
+        return s;
+    }
+
     @Test
     void seededBatchIsReproducibleAndRowsMatchSingleRunsWithOffsetSeeds() {
         List<String> texts = List.of("Hello there, how are you?", "The weather is quiet today.", "Music!");
