@@ -19,7 +19,10 @@ final class Tensors {
         }
     }
 
-    /** A copy of {@code a} on {@code manager}'s device, owned by {@code manager}. */
+    /**
+     * {@code a} on {@code manager}'s device, owned by {@code manager}: a copy when the device differs;
+     * on the same device libtorch may hand back a view of the same storage, so never write to it.
+     */
     static NDArray copyTo(NDArray a, NDManager manager) {
         NDArray c = a.toDevice(manager.getDevice(), true);
         if (c == a) {

@@ -242,7 +242,8 @@ class SpeedOptionsTest {
         int stand = 1224;
         try (NDManager mgr = eager64.model().manager().newSubManager()) {
             NDArray head = g.weights().heads().get(0);
-            NDArray eosHead = Tensors.copyTo(head, mgr);
+            NDArray eosHead = head.duplicate(); // a real copy: the shared model must stay untouched
+            eosHead.attach(mgr);
             eosHead.set(new ai.djl.ndarray.index.NDIndex("{}", Semantic.EOS), head.get(stand).mul(1.01));
             Gpt stopping = new Gpt(g.config(), g.weights().map(a -> a, a -> a == head ? eosHead : a), g.attention());
             List<Golden.Case> cases = Golden.cases();
