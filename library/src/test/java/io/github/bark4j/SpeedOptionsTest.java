@@ -90,22 +90,26 @@ class SpeedOptionsTest {
     }
 
     /**
-     * FP16 greedy semantic decoding of the short case, token for token. The reference is the FP16
-     * model computed exactly: what FP16 keeps in half precision (embeddings, positions, linear layers)
-     * rounded to half, norms and head as loaded, every operation in FP64. Where that exact model and
-     * the golden FP64 tokens differ, the half-precision weights themselves changed the answer, so no
-     * FP16 implementation could give the golden token; each such step must be one whose FP64 top-2 gap
-     * is within twice the logit bound (the short case has one: step 46, gap 0.0017, where rounding the
-     * weights alone moves the gap to -0.0003). Before it, and at every step with a wider gap, FP16 must
-     * take the golden token.
+     * FP16 greedy semantic decoding of the short case against two references: the golden FP64 tokens,
+     * and the FP16 model computed exactly (what FP16 keeps in half precision, i.e. embeddings,
+     * positions and linear layers, rounded to half; norms and head as loaded; every operation in FP64).
+     *
+     * <p>Where the exact half model leaves the golden path, the rounded weights themselves changed the
+     * answer, so no half-precision runtime could give the golden token there; each such step must have
+     * an FP64 top-2 gap within twice the logit bound. The short case has one: step 46, gap 0.0017, which
+     * rounding the weights alone turns into -0.0003. FP16 must take the golden token before it and at
+     * every step (teacher-forced) whose FP64 gap is wider than twice the bound, and the exact half
+     * model's token wherever that model's own gap is that wide.
      */
     @Test
-    void fp16GreedySemanticTokensEqualExactArithmeticOnTheHalfWeights() throws Exception {
+    void fp16GreedySemanticTokensFollowTheReferencesWhereverTheirMarginsAllow() throws Exception {
         Golden.Case c = Golden.byName("short");
         GenerationOptions greedy = GenerationOptions.builder().greedy().maxSemanticSeconds(c.maxSemanticSeconds())
                 .build();
-        double[][] golden64 = teacherForcedSemanticLogits(eager64.model().semantic, eager64.model().manager(), c);
+        int[] golden = c.semantic();
+        double[][] golden64 = teacherForced(eager64.model().semantic, eager64.model().manager(), c, golden);
         int[] exactHalfTokens;
+        double[][] exactHalfOnGolden;
         double[][] exactHalf;
         try (NDManager mgr = eager64.model().manager().newSubManager()) {
             Gpt g = eager64.model().semantic;
@@ -114,13 +118,13 @@ class SpeedOptionsTest {
             Gpt halfWeights = new Gpt(g.config(), g.weights().map(toHalfGrid, a -> a), g.attention());
             exactHalfTokens = Semantic.generate(halfWeights, mgr, new long[][] {c.textIds()}, null, greedy,
                     new Sampler[] {new Sampler(0)})[0];
-            exactHalf = teacherForcedSemanticLogits(halfWeights, mgr, c);
+            exactHalfOnGolden = teacherForced(halfWeights, mgr, c, golden);
+            exactHalf = teacherForced(halfWeights, mgr, c, exactHalfTokens);
         }
-        int[] golden = c.semantic();
         int firstChanged = -1;
         for (int step = 0; step < golden.length; step++) {
             assertEquals(golden[step], argmax(golden64[step]), "FP64 reference at step " + step);
-            if (argmax(exactHalf[step]) != golden[step]) {
+            if (argmax(exactHalfOnGolden[step]) != golden[step]) {
                 double gap = topTwoGap(golden64[step]);
                 assertTrue(gap <= 2 * FP16_LOGIT_BOUND, "half-precision weights changed step " + step
                         + " although its FP64 gap is " + gap);
@@ -129,26 +133,40 @@ class SpeedOptionsTest {
         }
         int agree = firstChanged < 0 ? golden.length : firstChanged;
         for (Attention attention : Attention.values()) {
-            double[][] half;
+            double[][] onGolden;
+            double[][] onExactHalf;
             Speech speech;
             try (Synthesizer s = build(Precision.FP16, attention, Offload.NONE)) {
-                half = teacherForcedSemanticLogits(s.model().semantic, s.model().manager(), c);
+                onGolden = teacherForced(s.model().semantic, s.model().manager(), c, golden);
+                onExactHalf = teacherForced(s.model().semantic, s.model().manager(), c, exactHalfTokens);
                 speech = s.generate(c.text(), greedy);
             }
             int[] actual = speech.semanticTokens();
-            assertArrayEquals(exactHalfTokens, actual, attention + ": FP16 vs exact arithmetic on the same weights");
+            assertTrue(actual.length >= agree);
             assertArrayEquals(Arrays.copyOf(golden, agree), Arrays.copyOf(actual, agree),
                     attention + ": FP16 vs golden before the first step the half-precision weights change");
-            int checked = 0;
-            for (int step = 0; step < golden.length; step++) {
-                if (topTwoGap(golden64[step]) > 2 * FP16_LOGIT_BOUND) {
-                    assertEquals(golden[step], argmax(half[step]), attention + ": FP16 argmax at step " + step);
-                    checked++;
-                }
-            }
-            assertTrue(checked >= golden.length * 3 / 4, "too few steps with a clear margin: " + checked);
+            agreeWhereMarginIsWide(golden64, onGolden, attention + " on the golden path");
+            agreeWhereMarginIsWide(exactHalf, onExactHalf, attention + " on the exact half path");
+            // Today's FP16 arithmetic also follows the exact half model through step 46, whose margin
+            // there (3e-4) is below FP16's own rounding; a change that flips it fails here, not the bound.
+            assertArrayEquals(exactHalfTokens, actual, attention + ": FP16 vs exact arithmetic on the same weights");
             assertWellFormed(speech);
         }
+    }
+
+    /**
+     * Asserts that {@code actual} takes the reference's argmax at every step where the reference's
+     * top-2 gap exceeds twice the FP16 logit bound, and that most steps are such steps.
+     */
+    private static void agreeWhereMarginIsWide(double[][] reference, double[][] actual, String what) {
+        int checked = 0;
+        for (int step = 0; step < reference.length; step++) {
+            if (topTwoGap(reference[step]) > 2 * FP16_LOGIT_BOUND) {
+                assertEquals(argmax(reference[step]), argmax(actual[step]), what + ": argmax at step " + step);
+                checked++;
+            }
+        }
+        assertTrue(checked >= reference.length * 3 / 4, what + ": too few steps with a clear margin: " + checked);
     }
 
     private static int argmax(double[] logits) {
@@ -166,16 +184,16 @@ class SpeedOptionsTest {
         return logits[best] - second;
     }
 
-    /** Semantic logits (relevant 10001) at each golden step, feeding the golden tokens. */
-    private static double[][] teacherForcedSemanticLogits(Gpt gpt, NDManager manager, Golden.Case c) {
-        double[][] out = new double[c.semantic().length][];
+    /** Semantic logits (relevant 10001) before each of {@code tokens}, feeding those tokens. */
+    private static double[][] teacherForced(Gpt gpt, NDManager manager, Golden.Case c, int[] tokens) {
+        double[][] out = new double[tokens.length][];
         try (NDManager mgr = manager.newSubManager();
                 KvCache cache = new KvCache(mgr, gpt.config(), 1, 1024, gpt.weights().positionEmbedding().getDataType())) {
             NDArray prompt = Semantic.promptEmbeddings(gpt, mgr, Semantic.promptIds(c.textIds(), null), 1);
             double[] logits = Tensors.toDoubles(gpt.forwardCausal(prompt, cache, true));
             for (int step = 0; step < out.length; step++) {
                 out[step] = Arrays.copyOf(logits, Semantic.EOS + 1);
-                NDArray ids = Tensors.ids(mgr, new long[] {c.semantic()[step]}, 1, 1);
+                NDArray ids = Tensors.ids(mgr, new long[] {tokens[step]}, 1, 1);
                 logits = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(ids), cache, true));
             }
         }
