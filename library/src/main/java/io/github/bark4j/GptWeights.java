@@ -33,7 +33,7 @@ record GptWeights(
             NDArray mlpInWeight, NDArray mlpInBias,
             NDArray mlpOutWeight, NDArray mlpOutBias) {}
 
-    /** A copy of every tensor on {@code manager}'s device, owned by it (per-stage offload). */
+    /** Every tensor on {@code manager}'s device, owned by it (per-stage offload; see {@link Tensors#copyTo}). */
     GptWeights copyTo(NDManager manager) {
         // one memo for both groups: a fine head tied to an embedding table is copied once
         UnaryOperator<NDArray> copy = once(x -> Tensors.copyTo(x, manager));
