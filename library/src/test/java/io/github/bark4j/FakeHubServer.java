@@ -1,5 +1,7 @@
 package io.github.bark4j;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
@@ -192,5 +194,20 @@ final class FakeHubServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** A one-model manifest in the {@code models-manifest.json} layout, listing {@code files}. */
+    static JsonObject manifest(String repo, String revision, JsonArray files) {
+        JsonObject model = new JsonObject();
+        model.addProperty("repo", repo);
+        model.addProperty("revision", revision);
+        model.add("files", files);
+        JsonObject models = new JsonObject();
+        models.add(repo, model);
+        JsonObject root = new JsonObject();
+        root.addProperty("schemaVersion", 1);
+        root.addProperty("urlPattern", "{endpoint}/{repo}/resolve/{revision}/{path}");
+        root.add("models", models);
+        return root;
     }
 }

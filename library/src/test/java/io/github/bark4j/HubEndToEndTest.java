@@ -105,17 +105,7 @@ class HubEndToEndTest {
             e.addProperty("lazy", f.getKey().startsWith("speaker_embeddings/"));
             list.add(e);
         }
-        JsonObject model = new JsonObject();
-        model.addProperty("repo", MODEL);
-        model.addProperty("revision", REV);
-        model.add("files", list);
-        JsonObject models = new JsonObject();
-        models.add(MODEL, model);
-        JsonObject root = new JsonObject();
-        root.addProperty("schemaVersion", 1);
-        root.addProperty("urlPattern", "{endpoint}/{repo}/resolve/{revision}/{path}");
-        root.add("models", models);
-        return root;
+        return FakeHubServer.manifest(MODEL, REV, list);
     }
 
     private static byte[] npy(int[][] rows, long[] shape) {

@@ -107,17 +107,7 @@ class ModelHubDownloadTest {
         files.add(entry(EMBEDDINGS_JSON, false, false));
         files.add(entry(PRESET_PINNED, true, true));
         files.add(entry(PRESET_UNPINNED, false, true));
-        JsonObject model = new JsonObject();
-        model.addProperty("repo", MODEL);
-        model.addProperty("revision", REV);
-        model.add("files", files);
-        JsonObject models = new JsonObject();
-        models.add(MODEL, model);
-        JsonObject root = new JsonObject();
-        root.addProperty("schemaVersion", 1);
-        root.addProperty("urlPattern", "{endpoint}/{repo}/resolve/{revision}/{path}");
-        root.add("models", models);
-        return root;
+        return FakeHubServer.manifest(MODEL, REV, files);
     }
 
     private JsonObject entry(String path, boolean pinned, boolean lazy) {

@@ -57,16 +57,7 @@ class SafetensorsFileTest {
     }
 
     static byte[] le(int width, long... values) {
-        ByteBuffer b = ByteBuffer.allocate(width * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (long v : values) {
-            switch (width) {
-                case 1 -> b.put((byte) v);
-                case 2 -> b.putShort((short) v);
-                case 4 -> b.putInt((int) v);
-                default -> b.putLong(v);
-            }
-        }
-        return b.array();
+        return NpyTest.bytes(ByteOrder.LITTLE_ENDIAN, width, values);
     }
 
     static byte[] f32(float... values) {
