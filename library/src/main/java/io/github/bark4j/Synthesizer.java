@@ -360,7 +360,11 @@ public final class Synthesizer implements AutoCloseable {
             return this;
         }
 
-        /** Forbids (true) or allows (false) network access for {@link #model(String)}. */
+        /**
+         * Forbids (true) or allows (false) network access: model files come from the cache only, and
+         * DJL is kept from downloading native libraries unless its own {@code ai.djl.offline} says
+         * otherwise. Default: {@code -Dbark4j.offline}, {@code BARK4J_OFFLINE}, {@code HF_HUB_OFFLINE}.
+         */
         public Builder offline(boolean offline) {
             hubBuilder.offline(offline);
             return this;
@@ -418,6 +422,10 @@ public final class Synthesizer implements AutoCloseable {
                 voices = new Voices(dir, relative -> h.resolveFile(id, relative));
             } else {
                 voices = new Voices(dir, dir::resolve);
+                Boolean offline = hubBuilder.offlineSetting();
+                if (offline != null ? offline : HubOptions.offlineByDefault(System::getProperty, System::getenv)) {
+                    HubOptions.extendOfflineToDjl(System::getenv);
+                }
             }
             Engine engine = Engine.getEngine("PyTorch");
             Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
