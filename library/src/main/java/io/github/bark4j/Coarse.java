@@ -114,6 +114,7 @@ final class Coarse {
                     if (!any) {
                         break;
                     }
+                    Cancellation.check();
                     double[] logits;
                     // logits[i * vocab + t - first] is token t's logit of row i
                     int first;

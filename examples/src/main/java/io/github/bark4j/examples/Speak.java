@@ -1,5 +1,6 @@
 package io.github.bark4j.examples;
 
+import io.github.bark4j.Attention;
 import io.github.bark4j.BarkException;
 import io.github.bark4j.DownloadListener;
 import io.github.bark4j.GenerationOptions;
@@ -27,17 +28,19 @@ public final class Speak {
             "  --model-dir DIR       local Bark model folder (Hugging Face layout)",
             "  --model ID            model to download and cache, e.g. suno/bark-small",
             "  --cache-dir DIR       download cache (default ~/.cache/bark4j)",
-            "  --offline             never use the network",
+            "  --offline             never use the network (model files from the cache only)",
             "  --out FILE            output WAV (default speech.wav)",
             "  --voice NAME|FILE     preset name (v2/en_speaker_6) or .npz file",
             "  --save-voice FILE     also save this generation as a voice preset (.npz)",
             "  --seed N              reproducible sampling",
             "  --greedy              argmax decoding (deterministic)",
             "  --temperature T       semantic and coarse temperature (default 0.7)",
-            "  --precision P         fp32 (default) or fp64",
+            "  --precision P         fp32 (default), bf16 (native bridge on a CPU), fp16 or fp64",
+            "  --attention A         sdpa (default, native bridge) or eager",
             "  --max-seconds S       cap on generated speech length",
             "  --list-voices         print the model's voice presets and exit",
             "  --quiet               no progress output",
+            "  --verbose             show all log messages (default: warnings and errors only)",
             "  -h, --help            this help");
 
     private Speak() {}
@@ -52,7 +55,8 @@ public final class Speak {
     /** Runs the command; returns the process exit code (0 ok, 2 usage, 1 failure). */
     static int run(String[] args, PrintStream out, PrintStream err) {
         if (System.getProperty("ai.djl.offline") == null) {
-            // libtorch comes from the pytorch-native-cpu jar on the classpath: nothing to download
+            // libtorch comes from the pytorch-native-cpu jar on the classpath: DJL has nothing to
+            // download. Model downloads are bark4j's and follow its own switches (--offline, BARK4J_OFFLINE).
             System.setProperty("ai.djl.offline", "true");
         }
         Options o;
@@ -63,13 +67,14 @@ public final class Speak {
             err.println(USAGE);
             return 2;
         }
+        configureLogging(o.verbose);
         if (o.help) {
             out.println(USAGE);
             return 0;
         }
         try {
             String text = o.text.isEmpty() ? readStdin() : String.join(" ", o.text);
-            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision);
+            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision).attention(o.attention);
             if (o.modelDir != null) {
                 builder.modelDir(o.modelDir);
             } else {
@@ -136,6 +141,29 @@ public final class Speak {
         }
     }
 
+    /**
+     * Quiet by default: warnings and errors only, without the known-harmless GPU probe (DJL warns that
+     * it found no CUDA driver on every CPU-only machine). {@code --verbose} shows everything. Settings
+     * given on the command line ({@code -Dorg.slf4j.simpleLogger...}) win; slf4j-simple reads them
+     * when the first logger is made, which is after this in a fresh JVM.
+     */
+    static void configureLogging(boolean verbose) {
+        String prefix = "org.slf4j.simpleLogger.";
+        setIfUnset(prefix + "logFile", "System.err");
+        setIfUnset(prefix + "defaultLogLevel", verbose ? "info" : "warn");
+        if (verbose) {
+            setIfUnset(prefix + "log.io.github.bark4j", "debug");
+        } else {
+            setIfUnset(prefix + "log.ai.djl.util.cuda.CudaUtils", "error");
+        }
+    }
+
+    private static void setIfUnset(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
     /** Per-stage progress on one line each; semantic tokens are reported every 25. */
     static final class StageProgress implements io.github.bark4j.ProgressListener {
         private final PrintStream err;
@@ -176,9 +204,11 @@ public final class Speak {
         boolean greedy;
         Double temperature;
         Precision precision = Precision.FP32;
+        Attention attention = Attention.SDPA;
         Double maxSeconds;
         boolean listVoices;
         boolean quiet;
+        boolean verbose;
         boolean help;
         final List<String> text = new ArrayList<>();
 
@@ -199,9 +229,11 @@ public final class Speak {
                     case "--greedy" -> o.greedy = true;
                     case "--temperature" -> o.temperature = parseDouble(value(args, ++i, a), a);
                     case "--precision" -> o.precision = parsePrecision(value(args, ++i, a));
+                    case "--attention" -> o.attention = parseAttention(value(args, ++i, a));
                     case "--max-seconds" -> o.maxSeconds = parseDouble(value(args, ++i, a), a);
                     case "--list-voices" -> o.listVoices = true;
                     case "--quiet" -> o.quiet = true;
+                    case "--verbose" -> o.verbose = true;
                     case "--" -> {
                         for (i++; i < args.length; i++) {
                             o.text.add(args[i]);
@@ -256,7 +288,15 @@ public final class Speak {
             try {
                 return Precision.valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--precision must be fp32 or fp64, got '" + s + "'");
+                throw new IllegalArgumentException("--precision must be fp32, bf16, fp16 or fp64, got '" + s + "'");
+            }
+        }
+
+        private static Attention parseAttention(String s) {
+            try {
+                return Attention.valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--attention must be sdpa or eager, got '" + s + "'");
             }
         }
     }
