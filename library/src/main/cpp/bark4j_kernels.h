@@ -147,6 +147,30 @@ inline void rows_portable(const X* x, int rows, int in, const W* w, const X* bia
   }
 }
 
+// ---------------------------------------------------------------- blocked driver
+
+// y[r, o] for o in [o0, o1) in blocks of 4 outputs x up to 4 rows; block(nr, x, w, nout, out)
+// computes one block's raw dot products into out[j * 4 + r] with one instruction set.
+template <typename W, typename Block>
+inline void rows_blocked(const float* x, int rows, int in, const W* w, const float* bias, float* y, int64_t ldy,
+                         int64_t o0, int64_t o1, Block block) {
+  float out[16];
+  for (int64_t o = o0; o < o1; o += 4) {
+    int nout = o1 - o < 4 ? static_cast<int>(o1 - o) : 4;
+    const W* wo = w + o * in;
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+      int nr = rows - r0 < 4 ? rows - r0 : 4;
+      block(nr, x + static_cast<int64_t>(r0) * in, wo, nout, out);
+      for (int j = 0; j < nout; j++) {
+        float b = bias == nullptr ? 0.0f : bias[o + j];
+        for (int r = 0; r < nr; r++) {
+          y[(r0 + r) * ldy + o + j] = out[j * 4 + r] + b;
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- AVX-512
 
 #define BARK4J_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
@@ -201,28 +225,12 @@ BARK4J_AVX512 inline void block_avx512(const float* x, int in, const W* w, int n
 }
 
 template <typename W>
-BARK4J_AVX512 inline void rows_avx512(const float* x, int rows, int in, const W* w, const float* bias,
-                                      float* y, int64_t ldy, int64_t o0, int64_t o1) {
-  float out[16];
-  for (int64_t o = o0; o < o1; o += 4) {
-    int nout = o1 - o < 4 ? static_cast<int>(o1 - o) : 4;
-    const W* wo = w + o * in;
-    for (int r0 = 0; r0 < rows; r0 += 4) {
-      int nr = rows - r0 < 4 ? rows - r0 : 4;
-      const float* xr = x + static_cast<int64_t>(r0) * in;
-      switch (nr) {
-        case 1: block_avx512<1, W>(xr, in, wo, nout, out); break;
-        case 2: block_avx512<2, W>(xr, in, wo, nout, out); break;
-        case 3: block_avx512<3, W>(xr, in, wo, nout, out); break;
-        default: block_avx512<4, W>(xr, in, wo, nout, out); break;
-      }
-      for (int j = 0; j < nout; j++) {
-        float b = bias == nullptr ? 0.0f : bias[o + j];
-        for (int r = 0; r < nr; r++) {
-          y[(r0 + r) * ldy + o + j] = out[j * 4 + r] + b;
-        }
-      }
-    }
+BARK4J_AVX512 inline void block_avx512_rows(int nr, const float* x, int in, const W* w, int nout, float* out) {
+  switch (nr) {
+    case 1: block_avx512<1, W>(x, in, w, nout, out); break;
+    case 2: block_avx512<2, W>(x, in, w, nout, out); break;
+    case 3: block_avx512<3, W>(x, in, w, nout, out); break;
+    default: block_avx512<4, W>(x, in, w, nout, out); break;
   }
 }
 
@@ -282,28 +290,12 @@ BARK4J_AVX2 inline void block_avx2(const float* x, int in, const W* w, int nout,
 }
 
 template <typename W>
-BARK4J_AVX2 inline void rows_avx2(const float* x, int rows, int in, const W* w, const float* bias,
-                                  float* y, int64_t ldy, int64_t o0, int64_t o1) {
-  float out[16];
-  for (int64_t o = o0; o < o1; o += 4) {
-    int nout = o1 - o < 4 ? static_cast<int>(o1 - o) : 4;
-    const W* wo = w + o * in;
-    for (int r0 = 0; r0 < rows; r0 += 4) {
-      int nr = rows - r0 < 4 ? rows - r0 : 4;
-      const float* xr = x + static_cast<int64_t>(r0) * in;
-      switch (nr) {
-        case 1: block_avx2<1, W>(xr, in, wo, nout, out); break;
-        case 2: block_avx2<2, W>(xr, in, wo, nout, out); break;
-        case 3: block_avx2<3, W>(xr, in, wo, nout, out); break;
-        default: block_avx2<4, W>(xr, in, wo, nout, out); break;
-      }
-      for (int j = 0; j < nout; j++) {
-        float b = bias == nullptr ? 0.0f : bias[o + j];
-        for (int r = 0; r < nr; r++) {
-          y[(r0 + r) * ldy + o + j] = out[j * 4 + r] + b;
-        }
-      }
-    }
+BARK4J_AVX2 inline void block_avx2_rows(int nr, const float* x, int in, const W* w, int nout, float* out) {
+  switch (nr) {
+    case 1: block_avx2<1, W>(x, in, w, nout, out); break;
+    case 2: block_avx2<2, W>(x, in, w, nout, out); break;
+    case 3: block_avx2<3, W>(x, in, w, nout, out); break;
+    default: block_avx2<4, W>(x, in, w, nout, out); break;
   }
 }
 
@@ -314,8 +306,18 @@ template <typename W>
 inline void linear_part_f32(const float* x, int rows, int in, const W* w, const float* bias, float* y,
                             int64_t ldy, int64_t o0, int64_t o1) {
   switch (isa_setting()) {
-    case ISA_AVX512: rows_avx512<W>(x, rows, in, w, bias, y, ldy, o0, o1); break;
-    case ISA_AVX2: rows_avx2<W>(x, rows, in, w, bias, y, ldy, o0, o1); break;
+    case ISA_AVX512:
+      rows_blocked(x, rows, in, w, bias, y, ldy, o0, o1,
+                   [in](int nr, const float* xr, const W* wo, int nout, float* out) {
+                     block_avx512_rows<W>(nr, xr, in, wo, nout, out);
+                   });
+      break;
+    case ISA_AVX2:
+      rows_blocked(x, rows, in, w, bias, y, ldy, o0, o1,
+                   [in](int nr, const float* xr, const W* wo, int nout, float* out) {
+                     block_avx2_rows<W>(nr, xr, in, wo, nout, out);
+                   });
+      break;
     default: rows_portable<float, W>(x, rows, in, w, bias, y, ldy, o0, o1); break;
   }
 }
