@@ -5,6 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,11 +16,28 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Bark text-to-speech: text → semantic tokens → coarse codes → fine codes → 24 kHz audio. Load once,
- * generate many times; {@link #close()} releases all native memory. Calls may run concurrently.
+ * generate many times; {@link #close()} releases all native memory.
+ *
+ * <p><b>Threads.</b> A synthesizer is thread-safe: any number of threads may call {@code generate},
+ * {@link #voice(String)} and the getters at once, and each call gives exactly what it would give alone
+ * (its own seed, sampler, KV cache and scratch memory; the weights are shared and only read). No lock
+ * is taken per decode step. All calls share libtorch's intra-op thread pool (sized by
+ * {@code -Dai.djl.pytorch.num_threads}), so concurrent calls divide the cores rather than multiply
+ * them: concurrency raises throughput only while one call leaves cores idle.
+ *
+ * <p><b>Closing.</b> {@link #close()} lets calls in flight stop at their next step (they throw
+ * {@link SynthesizerClosedException}), waits for them at most {@link #CLOSE_WAIT_SECONDS} seconds, then
+ * releases the native memory; a call that is still inside a native operation past that bound releases
+ * it when it returns. Calls made after {@code close()} throw {@link SynthesizerClosedException}.
+ *
+ * <p><b>Errors.</b> Everything a call throws is a {@link BarkException} (engine failures, including a
+ * device out of memory, arrive as {@link GenerationException}), except {@link NullPointerException}
+ * for a null argument and {@link IllegalArgumentException} for option values out of range.
  *
  * <pre>{@code
  * try (Synthesizer synth = Synthesizer.builder().modelDir(path).build()) {
@@ -36,8 +54,13 @@ public final class Synthesizer implements AutoCloseable {
     private final Offload offload;
     private final Device device;
     private final Voices voices;
+    /** Readers: calls in flight; the writer: the release of the model's memory. */
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private boolean closed;
+    private volatile boolean closed;
+    private boolean released;
+
+    /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
+    public static final long CLOSE_WAIT_SECONDS = 30;
 
     private Synthesizer(BarkModel model, Precision precision, Attention attention, Offload offload, Device device,
             Voices voices) {
@@ -109,8 +132,15 @@ public final class Synthesizer implements AutoCloseable {
         for (int b = 0; b < batch; b++) {
             samplers[b] = new Sampler(seed + b);
         }
+        GenerationOptions guarded = stopWhenClosed(options);
         lifecycle.readLock().lock();
+        // libtorch's grad mode is per thread and DJL turns it off only on the thread that started the
+        // engine; left on, other threads take other kernels (e.g. the LSTM's) and differ in the last bits
+        boolean grad = JniUtils.isGradMode();
         try {
+            if (grad) {
+                JniUtils.setGradMode(false);
+            }
             ensureOpen();
             // the tokenizer is native: use it only while the model is open and cannot be closed
             long[][] textIds = new long[batch][];
@@ -122,10 +152,38 @@ public final class Synthesizer implements AutoCloseable {
                 truncated[b] = !w.isEmpty(); // tokenize warns only when it cuts
                 warnings.add(w);
             }
-            return run(textIds, voice, options, samplers, warnings, truncated);
+            return run(textIds, voice, guarded, samplers, warnings, truncated);
+        } catch (RuntimeException e) {
+            throw closed ? closedDuringCall(e) : Failures.duringGeneration(e, device.toString());
         } finally {
+            if (grad) {
+                JniUtils.setGradMode(true);
+            }
             lifecycle.readLock().unlock();
+            releaseIfClosed();
         }
+    }
+
+    /** The options with a progress listener that stops the call at its next step once closing begins. */
+    private GenerationOptions stopWhenClosed(GenerationOptions options) {
+        ProgressListener user = options.progress();
+        return options.toBuilder().progress((stage, done, total) -> {
+            if (closed) {
+                throw new SynthesizerClosedException("This Synthesizer was closed during the call (in the "
+                        + stage + " stage); build a new one");
+            }
+            user.onProgress(stage, done, total);
+        }).build();
+    }
+
+    private static BarkException closedDuringCall(RuntimeException e) {
+        if (e instanceof SynthesizerClosedException sce) {
+            return sce;
+        }
+        SynthesizerClosedException c = new SynthesizerClosedException("This Synthesizer was closed during the"
+                + " call; build a new one");
+        c.addSuppressed(e);
+        return c;
     }
 
     private List<Speech> run(long[][] textIds, VoicePreset voice, GenerationOptions o, Sampler[] samplers,
@@ -302,7 +360,7 @@ public final class Synthesizer implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("This Synthesizer is closed");
+            throw new SynthesizerClosedException("This Synthesizer is closed; build a new one");
         }
     }
 
@@ -310,17 +368,50 @@ public final class Synthesizer implements AutoCloseable {
         return model;
     }
 
-    /** Releases the model's native memory; waits for running generations to finish. Idempotent. */
+    /**
+     * Releases the model's native memory. Calls in flight stop at their next step with
+     * {@link SynthesizerClosedException}; this waits for them at most {@link #CLOSE_WAIT_SECONDS}
+     * seconds, and if one is still inside a native operation by then, that call releases the memory
+     * when it returns. Idempotent; never waits longer than the bound.
+     */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
+        closed = true;
+        boolean locked;
         try {
-            if (!closed) {
-                closed = true;
-                model.close();
-            }
+            locked = lifecycle.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            locked = false;
+        }
+        if (!locked) {
+            LOG.warn("Synthesizer.close(): calls still running after {} s; the last one releases the model",
+                    CLOSE_WAIT_SECONDS);
+            return;
+        }
+        try {
+            release();
         } finally {
             lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** After a call leaves: releases the model if close() gave up waiting for it. */
+    private void releaseIfClosed() {
+        if (closed && lifecycle.writeLock().tryLock()) {
+            try {
+                release();
+            } finally {
+                lifecycle.writeLock().unlock();
+            }
+        }
+    }
+
+    /** Called with the write lock held. */
+    private void release() {
+        if (!released) {
+            released = true;
+            model.close();
         }
     }
 
@@ -419,7 +510,13 @@ public final class Synthesizer implements AutoCloseable {
             } else {
                 voices = new Voices(dir, dir::resolve);
             }
-            Engine engine = Engine.getEngine("PyTorch");
+            Engine engine;
+            try {
+                engine = Engine.getEngine("PyTorch");
+            } catch (RuntimeException e) {
+                throw new ModelLoadException("DJL's PyTorch engine is unavailable (" + e.getMessage() + "): add"
+                        + " ai.djl.pytorch:pytorch-native-cpu (or a GPU build) and pytorch-jni to the classpath", e);
+            }
             Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
             Attention effective = attention;
             if (attention == Attention.SDPA && !NativeOps.isAvailable()) {
@@ -430,7 +527,12 @@ public final class Synthesizer implements AutoCloseable {
             AttentionKernel kernel = effective == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
             boolean nativeConv = NativeOps.isAvailable() && !dev.isGpu();
             Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
-            BarkModel model = BarkModel.load(dir, precision, weights, kernel, nativeConv);
+            BarkModel model;
+            try {
+                model = BarkModel.load(dir, precision, weights, kernel, nativeConv);
+            } catch (RuntimeException e) {
+                throw Failures.duringLoad(e, dir);
+            }
             LOG.debug("Loaded Bark model from {} ({}, {}, {}, offload {})", dir, precision, effective, dev, offload);
             return new Synthesizer(model, precision, effective, offload, dev, voices);
         }
