@@ -2,309 +2,77 @@ package io.github.bark4j;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
-
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
-import java.util.zip.ZipOutputStream;
 
 /**
  * Mutation fuzzing of every file bark4j reads, seeded from the fixture's real files (read in place):
  * safetensors (header and offsets), pytorch_model.bin (zip container and its pickle), the pickle alone,
  * .npz voice presets and the .npy arrays inside them, config.json, tokenizer.json, the models manifest,
  * and request text with control characters and unpaired surrogates. {@link FuzzHarness#RUNS} inputs
- * per format (1,000 by default), each held to the contract of {@link FuzzHarness}; every 100th weights
- * input (and the first config inputs that parse) also goes through a whole model load.
+ * per format (1,000 by default) from a seeded random source, each held to the contract of
+ * {@link FuzzHarness}; every 100th weights input (and the first config inputs that parse) also goes
+ * through a whole model load. The same targets run under Jazzer in {@link JazzerFuzzTest}.
  */
 class FileFuzzTest {
-    private static final int FULL_LOAD_EVERY = 100;
-    private static final int MAX_CONFIG_LOADS = 25;
-
-    private static Path tmp;
-    private static Synthesizer synth;
-
-    @BeforeAll
-    static void setUp() throws IOException {
-        // tmpfs where there is one: the weights inputs are rewritten a thousand times
-        Path shm = Path.of("/dev/shm");
-        tmp = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "bark4j-fuzz")
-                : Files.createTempDirectory("bark4j-fuzz");
-    }
-
     @AfterAll
-    static void tearDown() throws IOException {
-        if (synth != null) {
-            synth.close();
-        }
-        try (var files = Files.walk(tmp)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
-
-    private static Path tiny(String name) {
-        return SharedFiles.tinyBark().resolve(name);
-    }
-
-    /** A model folder whose {@code name} is {@code bytes} and whose other files link to the fixture. */
-    private static Path folderWith(String name, byte[] bytes, String weights) throws IOException {
-        Path dir = tmp.resolve("model");
-        if (Files.exists(dir)) {
-            try (var files = Files.list(dir)) {
-                for (Path p : (Iterable<Path>) files::iterator) {
-                    Files.delete(p);
-                }
-            }
-        } else {
-            Files.createDirectories(dir);
-        }
-        for (String f : List.of("config.json", "tokenizer.json", weights)) {
-            if (!f.equals(name)) {
-                Files.createSymbolicLink(dir.resolve(f), tiny(f));
-            }
-        }
-        Files.write(dir.resolve(name), bytes);
-        return dir;
-    }
-
-    private static void fullLoad(Path dir) {
-        BarkModel.load(dir, Precision.FP32, Device.cpu(), AttentionKernel.EAGER, false).close();
-    }
-
-    /** Reads every tensor's bounds, and the values of the small ones. */
-    private static void touch(TensorSource source) {
-        for (String name : source.names()) {
-            RawTensor t = source.tensor(name);
-            ByteBuffer d = t.data();
-            if (d.remaining() > 0) {
-                d.get(d.limit() - 1);
-            }
-            if (d.remaining() <= 1 << 16) {
-                if (t.dtype().isFloatingPoint()) {
-                    t.toFloatArray();
-                } else {
-                    t.toLongArray();
-                }
-            }
-        }
+    static void closeSynthesizer() {
+        FuzzTargets.close();
     }
 
     @Test
     void safetensors() throws Exception {
-        byte[] seed = Files.readAllBytes(tiny("model.safetensors"));
-        long headerEnd = 8 + ByteBuffer.wrap(seed).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-        long[] hot = {0, headerEnd};
-        int[] n = {0};
-        Map<String, Integer> out = FuzzHarness.run("safetensors", 11, script -> {
-            byte[] input = Mutator.apply(seed, script, hot, false);
-            if (n[0]++ % FULL_LOAD_EVERY == 0) {
-                fullLoad(folderWith("model.safetensors", input, "model.safetensors"));
-            } else {
-                Path p = tmp.resolve("fuzz.safetensors");
-                Files.write(p, input);
-                try (SafetensorsFile f = SafetensorsFile.open(p)) {
-                    touch(f);
-                }
-            }
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("safetensors", 11, FuzzTargets.safetensors());
         assertTrue(out.getOrDefault("ModelLoadException", 0) > 0, out.toString());
     }
 
     @Test
     void pytorchCheckpoint() throws Exception {
-        Path real = tiny("pytorch_model.bin");
-        byte[] seed = Files.readAllBytes(real);
-        List<long[]> ranges = new ArrayList<>();
-        try (FileChannel ch = FileChannel.open(real, StandardOpenOption.READ)) {
-            ZipDirectory zip = ZipDirectory.read(real, ch);
-            for (ZipDirectory.Entry e : zip.entries().values()) {
-                long data = zip.dataOffset(e);
-                ranges.add(new long[] {e.localHeaderOffset(), data}); // local header
-                if (e.name().endsWith("data.pkl") || e.name().endsWith("byteorder") || e.name().endsWith("version")) {
-                    ranges.add(new long[] {data, data + e.compressedSize()});
-                }
-            }
-        }
-        ranges.add(new long[] {Math.max(0, seed.length - (64 << 10)), seed.length}); // central directory
-        long[] hot = Mutator.ranges(ranges);
-        int[] n = {0};
-        Map<String, Integer> out = FuzzHarness.run("pytorch_model.bin", 12, script -> {
-            byte[] input = Mutator.apply(seed, script, hot, false);
-            if (n[0]++ % FULL_LOAD_EVERY == 0) {
-                fullLoad(folderWith("pytorch_model.bin", input, "pytorch_model.bin"));
-            } else {
-                Path p = tmp.resolve("fuzz.bin");
-                Files.write(p, input);
-                try (PyTorchCheckpoint c = PyTorchCheckpoint.open(p)) {
-                    touch(c);
-                }
-            }
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("pytorch_model.bin", 12, FuzzTargets.pytorchCheckpoint());
         assertTrue(out.getOrDefault("ModelLoadException", 0) > 0, out.toString());
     }
 
     @Test
     void pickle() throws Exception {
-        byte[] seed;
-        try (ZipFile zip = new ZipFile(tiny("pytorch_model.bin").toFile())) {
-            ZipEntry e = zip.stream().filter(z -> z.getName().endsWith("/data.pkl")).findFirst().orElseThrow();
-            try (InputStream in = zip.getInputStream(e)) {
-                seed = in.readAllBytes();
-            }
-        }
-        Map<String, Integer> out = FuzzHarness.run("pickle", 13, script -> {
-            byte[] input = Mutator.apply(seed, script, null, false);
-            RestrictedUnpickler.load(input, "fuzz data.pkl");
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("pickle", 13, FuzzTargets.pickle());
         assertTrue(out.size() > 1, out.toString());
     }
 
     @Test
     void npz() throws Exception {
-        byte[] seed = Files.readAllBytes(SharedFiles.voice("v2/en_speaker_6"));
-        Path p = tmp.resolve("fuzz.npz");
-        Map<String, Integer> out = FuzzHarness.run("npz", 14, script -> {
-            byte[] input = Mutator.apply(seed, script, null, false);
-            Files.write(p, input);
-            VoicePreset.load(p);
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("npz", 14, FuzzTargets.npz());
         assertTrue(out.getOrDefault("InvalidVoiceException", 0) > 0, out.toString());
     }
 
     @Test
     void npy() throws Exception {
-        List<String> names = new ArrayList<>();
-        List<byte[]> members = new ArrayList<>();
-        try (ZipFile zip = new ZipFile(SharedFiles.voice("v2/de_speaker_1").toFile())) {
-            for (ZipEntry e : java.util.Collections.list(zip.entries())) {
-                try (InputStream in = zip.getInputStream(e)) {
-                    names.add(e.getName());
-                    members.add(in.readAllBytes());
-                }
-            }
-        }
-        Path p = tmp.resolve("fuzz-npy.npz");
-        Map<String, Integer> out = FuzzHarness.run("npy", 15, script -> {
-            int which = script.length == 0 ? 0 : (script[0] & 0xff) % members.size();
-            byte[] rest = java.util.Arrays.copyOfRange(script, Math.min(1, script.length), script.length);
-            byte[] member = members.get(which);
-            // the header (magic, version, length, dict) is the structure; the data are values
-            long[] hot = {0, Math.min(member.length, 128)};
-            byte[] mutated = Mutator.apply(member, rest, hot, false);
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-                for (int i = 0; i < members.size(); i++) {
-                    zip.putNextEntry(new ZipEntry(names.get(i)));
-                    zip.write(i == which ? mutated : members.get(i));
-                    zip.closeEntry();
-                }
-            }
-            Files.write(p, bytes.toByteArray());
-            VoicePreset.load(p);
-            return bytes.size() + mutated.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("npy", 15, FuzzTargets.npy());
         assertTrue(out.getOrDefault("InvalidVoiceException", 0) > 0, out.toString());
     }
 
     @Test
     void config() throws Exception {
-        byte[] seed = Files.readAllBytes(tiny("config.json"));
-        int[] loads = {0};
-        Path p = tmp.resolve("config.json");
-        Map<String, Integer> out = FuzzHarness.run("config.json", 16, script -> {
-            byte[] input = Mutator.apply(seed, script, null, true);
-            Files.write(p, input);
-            BarkConfig.load(p);
-            if (loads[0] < MAX_CONFIG_LOADS) {
-                // a config that parses drives every shape of the load: check it against the real weights
-                loads[0]++;
-                fullLoad(folderWith("config.json", input, "model.safetensors"));
-                return Files.size(tiny("model.safetensors"));
-            }
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("config.json", 16, FuzzTargets.config());
         assertTrue(out.getOrDefault("ModelLoadException", 0) > 0, out.toString());
     }
 
     @Test
     void tokenizer() throws Exception {
-        byte[] seed = Files.readAllBytes(tiny("tokenizer.json"));
-        Path p = tmp.resolve("tokenizer.json");
-        Map<String, Integer> out = FuzzHarness.run("tokenizer.json", 17, script -> {
-            byte[] input = Mutator.apply(seed, script, null, true);
-            Files.write(p, input);
-            try (TextTokenizer t = TextTokenizer.load(p)) {
-                t.encode("Hello world, this is a speech test. Ünïcödé 123!");
-            }
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("tokenizer.json", 17, FuzzTargets.tokenizer());
         assertTrue(out.getOrDefault("ModelLoadException", 0) > 0, out.toString());
     }
 
     @Test
     void modelsManifest() throws Exception {
-        byte[] seed;
-        try (InputStream in = ModelManifest.class.getClassLoader().getResourceAsStream(ModelManifest.RESOURCE)) {
-            seed = in.readAllBytes();
-        }
-        ModelManifest.parse(new String(seed, StandardCharsets.UTF_8), "bundled"); // the seed itself is valid
-        Map<String, Integer> out = FuzzHarness.run("models-manifest.json", 18, script -> {
-            byte[] input = Mutator.apply(seed, script, null, true);
-            ModelManifest.parse(new String(input, StandardCharsets.UTF_8), "fuzz");
-            return input.length;
-        });
+        Map<String, Integer> out = FuzzHarness.run("models-manifest.json", 18, FuzzTargets.modelsManifest());
         assertTrue(out.getOrDefault("ModelDownloadException", 0) > 0, out.toString());
     }
 
-    private static final String[] ODD = {"\u0000", "\u0001", "\u0007", "\b", "\t", "\n", "\r", "\u001b", "\u007f",
-            "\u0085", "\u00a0", "\u2028", "\u2029", "\ufeff", "\ud800", "\udfff", "\udc00\ud800", "\ud83d\ude00",
-            "\u0301\u0301\u0301", "\u202e", "\uffff", "\ufffd", "\u200b", " ", "", "ß", "日本語", "\ud83d"};
-
     @Test
     void requestText() throws Exception {
-        synth = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).build();
-        String[] texts = Golden.cases().stream().map(Golden.Case::text).toArray(String[]::new);
-        GenerationOptions quick = GenerationOptions.builder().greedy().fixedSemanticTokens(2).build();
-        int[] n = {0};
-        Map<String, Integer> out = FuzzHarness.run("request-text", 19, script -> {
-            StringBuilder text = new StringBuilder(texts[(script.length == 0 ? 0 : script[0] & 0xff) % texts.length]);
-            for (int i = 1; i + 2 < script.length; i += 3) {
-                String odd = ODD[(script[i] & 0xff) % ODD.length];
-                int at = (script[i + 1] & 0xff) * text.length() / 256;
-                int repeat = (script[i + 2] & 0xff) > 250 ? 2000 : 1 + (script[i + 2] & 3);
-                text.insert(at, odd.repeat(repeat));
-                if ((script[i + 2] & 0xff) < 40) {
-                    text.setLength(at); // and cut after it, sometimes mid-pair
-                }
-            }
-            String s = text.toString();
-            if (n[0]++ % FULL_LOAD_EVERY == 0) {
-                synth.generate(s, quick);
-            } else {
-                synth.tokenize(s, new ArrayList<>());
-            }
-            return 2L * s.length();
-        });
+        Map<String, Integer> out = FuzzHarness.run("request-text", 19, FuzzTargets.requestText());
         assertTrue(out.getOrDefault("loaded", 0) > 0, out.toString());
     }
 }
