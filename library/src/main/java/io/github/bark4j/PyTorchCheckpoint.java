@@ -260,7 +260,8 @@ final class PyTorchCheckpoint implements TensorSource {
             if (count * es > channel.size()) {
                 throw new ModelLoadException("Tensor '" + name + "' of " + path + " is a strided view of "
                         + count * es + " bytes, more than the " + channel.size() + "-byte file holds;"
-                        + " save the checkpoint with contiguous tensors (e.g. .contiguous().clone())");
+                        + " a strided tensor must stay under 2 GiB and within the file: save the checkpoint"
+                        + " with contiguous tensors (e.g. .contiguous().clone())");
             }
             return new RawTensor(name, t.dtype(), t.shape().clone(), gather(t, count));
         } catch (IOException ex) {
