@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToIntFunction;
 import java.util.stream.Stream;
 
 /**
@@ -45,21 +46,29 @@ public class LongFormBenchmark {
 
         @Setup(Level.Trial)
         public void make(BarkState s) {
-            List<String> sentences = Workload.texts(SENTENCES);
-            text = String.join(" ", sentences);
-            // a budget that holds the longest sentence and no two of them: one segment per sentence
-            int longest = 0;
-            for (String sentence : sentences) {
-                longest = Math.max(longest, s.synth.tokenize(sentence, new ArrayList<>()).length);
-            }
-            options = Workload.options(Workload.voice()).toBuilder().maxBatch(maxBatch).maxSegmentTokens(longest)
+            text = paragraph();
+            ToIntFunction<String> tokens = t -> s.synth.tokenize(t, new ArrayList<>()).length;
+            int budget = budget(tokens);
+            options = Workload.options(Workload.voice()).toBuilder().maxBatch(maxBatch).maxSegmentTokens(budget)
                     .build();
-            List<String> segments = new Segmenter(t -> s.synth.tokenize(t, new ArrayList<>()).length, longest)
-                    .split(text);
+            List<String> segments = new Segmenter(tokens, budget).split(text);
             if (segments.size() != SENTENCES) {
                 throw new IllegalStateException("Expected " + SENTENCES + " segments, got " + segments);
             }
         }
+    }
+
+    static String paragraph() {
+        return String.join(" ", Workload.texts(SENTENCES));
+    }
+
+    /** A segment budget that holds the longest sentence and no two of them: one segment per sentence. */
+    static int budget(ToIntFunction<String> tokens) {
+        int longest = 0;
+        for (String sentence : Workload.texts(SENTENCES)) {
+            longest = Math.max(longest, tokens.applyAsInt(sentence));
+        }
+        return longest;
     }
 
     @Benchmark
