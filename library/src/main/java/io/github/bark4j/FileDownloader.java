@@ -14,11 +14,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -139,8 +137,8 @@ final class FileDownloader {
     }
 
     private static String offlineSwitches() {
-        return "-D" + HubOptions.PROP_DJL_OFFLINE + ", -D" + HubOptions.PROP_OFFLINE + ", " + HubOptions.ENV_OFFLINE
-                + ", " + HubOptions.ENV_HF_OFFLINE + " or the builder option";
+        return "-D" + HubOptions.PROP_OFFLINE + ", " + HubOptions.ENV_OFFLINE + ", " + HubOptions.ENV_HF_OFFLINE
+                + ", --offline or the builder option";
     }
 
     // ---------------------------------------------------------------- trust records
@@ -196,13 +194,7 @@ final class FileDownloader {
             o.addProperty("modifiedMillis", Files.getLastModifiedTime(spec.target()).toMillis());
         }
         Files.createDirectories(spec.metaDir());
-        Path tmp = Files.createTempFile(spec.metaDir(), spec.target().getFileName().toString(), ".tmp");
-        try {
-            Files.writeString(tmp, o + "\n", StandardCharsets.UTF_8);
-            move(tmp, spec.record());
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(spec.record(), out -> out.write((o + "\n").getBytes(StandardCharsets.UTF_8)));
     }
 
     /** The hash a download must match: the manifest pin, else the one recorded on first use, else none. */
@@ -529,7 +521,7 @@ final class FileDownloader {
             if (Files.exists(spec.target())) {
                 deleteQuietly(spec.target());
             }
-            move(spec.part(), spec.target());
+            AtomicFiles.move(spec.part(), spec.target());
             setReadOnly(spec.target());
             writeRecord(spec, sha, size, spec.sha256() != null ? TRUST_PINNED : TRUST_FIRST_USE);
         } catch (IOException e) {
@@ -615,14 +607,6 @@ final class FileDownloader {
                 md.update(buf, 0, n);
                 left -= n;
             }
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

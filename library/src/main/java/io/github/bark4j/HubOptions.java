@@ -30,9 +30,12 @@ record HubOptions(
     static final String ENV_ENDPOINT = "BARK4J_HUB_ENDPOINT";
     static final String ENV_HF_ENDPOINT = "HF_ENDPOINT";
     static final String PROP_OFFLINE = "bark4j.offline";
-    static final String PROP_DJL_OFFLINE = "ai.djl.offline";
     static final String ENV_OFFLINE = "BARK4J_OFFLINE";
     static final String ENV_HF_OFFLINE = "HF_HUB_OFFLINE";
+    static final String PROP_DJL_OFFLINE = "ai.djl.offline";
+    static final String ENV_DJL_OFFLINE = "DJL_OFFLINE";
+    static final String PROP_MANIFEST = "bark4j.manifest";
+    static final String ENV_MANIFEST = "BARK4J_MANIFEST";
 
     static final int DEFAULT_MAX_ATTEMPTS = 5;
     static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
@@ -59,8 +62,9 @@ record HubOptions(
      * {@code BARK4J_CACHE_DIR}, else {@code $XDG_CACHE_HOME/bark4j}, else {@code ~/.cache/bark4j}.
      * {@code endpoint}: value, else {@code -Dbark4j.hub.endpoint}, else {@code BARK4J_HUB_ENDPOINT},
      * else {@code HF_ENDPOINT}, else {@code https://huggingface.co}. {@code offline}: an explicit value
-     * wins; else offline when any of {@code -Dai.djl.offline}, {@code -Dbark4j.offline},
-     * {@code BARK4J_OFFLINE}, {@code HF_HUB_OFFLINE} is true/1/yes/on.
+     * wins; else offline when any of {@code -Dbark4j.offline}, {@code BARK4J_OFFLINE},
+     * {@code HF_HUB_OFFLINE} is true/1/yes/on. DJL's {@code ai.djl.offline} is not among them: it
+     * keeps DJL from downloading native libraries and says nothing about model files.
      */
     static HubOptions resolve(Path cacheDir, String endpoint, Boolean offline, DownloadListener listener,
             int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration connectTimeout,
@@ -69,11 +73,31 @@ record HubOptions(
         String ep = endpoint != null ? endpoint
                 : firstNonBlank(props.apply(PROP_ENDPOINT), env.apply(ENV_ENDPOINT), env.apply(ENV_HF_ENDPOINT),
                         DEFAULT_ENDPOINT);
-        boolean off = offline != null ? offline
-                : truthy(props.apply(PROP_DJL_OFFLINE)) || truthy(props.apply(PROP_OFFLINE))
-                        || truthy(env.apply(ENV_OFFLINE)) || truthy(env.apply(ENV_HF_OFFLINE));
+        boolean off = offline != null ? offline : offlineByDefault(props, env);
         return new HubOptions(dir, ep, off, listener, maxAttempts, initialBackoff, maxBackoff, connectTimeout,
                 readTimeout);
+    }
+
+    /** Whether the system properties or environment turn bark4j's model downloads off. */
+    static boolean offlineByDefault(UnaryOperator<String> props, UnaryOperator<String> env) {
+        return truthy(props.apply(PROP_OFFLINE)) || truthy(env.apply(ENV_OFFLINE)) || truthy(env.apply(ENV_HF_OFFLINE));
+    }
+
+    /**
+     * bark4j's offline switch covers DJL too: when bark4j is offline and DJL's own switch
+     * ({@code -Dai.djl.offline} or {@code DJL_OFFLINE}) is unset, sets {@code ai.djl.offline=true} so
+     * that DJL does not download native libraries either. An explicit DJL setting is left alone.
+     */
+    static void extendOfflineToDjl(UnaryOperator<String> env) {
+        if (System.getProperty(PROP_DJL_OFFLINE) == null && env.apply(ENV_DJL_OFFLINE) == null) {
+            System.setProperty(PROP_DJL_OFFLINE, "true");
+        }
+    }
+
+    /** The manifest file named by {@code -Dbark4j.manifest} or {@code BARK4J_MANIFEST}, or null. */
+    static Path manifestOverride(UnaryOperator<String> props, UnaryOperator<String> env) {
+        String p = firstNonBlank(props.apply(PROP_MANIFEST), env.apply(ENV_MANIFEST), null);
+        return p == null ? null : Path.of(p);
     }
 
     static Path defaultCacheDir(UnaryOperator<String> props, UnaryOperator<String> env) {

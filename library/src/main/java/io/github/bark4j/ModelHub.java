@@ -171,9 +171,12 @@ public final class ModelHub {
      *       {@code $XDG_CACHE_HOME/bark4j}, {@code ~/.cache/bark4j};
      *   <li>endpoint: {@code -Dbark4j.hub.endpoint}, {@code BARK4J_HUB_ENDPOINT}, {@code HF_ENDPOINT},
      *       {@code https://huggingface.co};
-     *   <li>offline: on when any of {@code -Dai.djl.offline=true}, {@code -Dbark4j.offline=true},
-     *       {@code BARK4J_OFFLINE=true}, {@code HF_HUB_OFFLINE=1}; an explicit {@link #offline(boolean)}
-     *       overrides them.
+     *   <li>offline: on when any of {@code -Dbark4j.offline=true}, {@code BARK4J_OFFLINE=true},
+     *       {@code HF_HUB_OFFLINE=1}; an explicit {@link #offline(boolean)} overrides them. DJL's
+     *       {@code ai.djl.offline} only stops DJL's native-library downloads; when this hub is offline
+     *       and DJL's switch is unset, it is set too, so that nothing touches the network;
+     *   <li>manifest: the one in the jar, or the file named by {@code -Dbark4j.manifest} or
+     *       {@code BARK4J_MANIFEST} (a mirror's revisions, a private checkpoint, tests).
      * </ul>
      */
     public static final class Builder {
@@ -206,6 +209,11 @@ public final class ModelHub {
         public Builder offline(boolean offline) {
             this.offline = offline;
             return this;
+        }
+
+        /** The explicit offline setting, or null when it follows the properties and environment. */
+        Boolean offlineSetting() {
+            return offline;
         }
 
         /** Receives download progress; none by default. */
@@ -241,7 +249,15 @@ public final class ModelHub {
         public ModelHub build() {
             HubOptions options = HubOptions.resolve(cacheDir, endpoint, offline, listener, maxAttempts, initialBackoff,
                     maxBackoff, connectTimeout, readTimeout, System::getProperty, System::getenv);
-            return new ModelHub(options, manifest != null ? manifest : ModelManifest.bundled());
+            if (options.offline()) {
+                HubOptions.extendOfflineToDjl(System::getenv);
+            }
+            ModelManifest m = manifest;
+            if (m == null) {
+                Path file = HubOptions.manifestOverride(System::getProperty, System::getenv);
+                m = file != null ? ModelManifest.load(file) : ModelManifest.bundled();
+            }
+            return new ModelHub(options, m);
         }
     }
 }

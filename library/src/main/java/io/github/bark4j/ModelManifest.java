@@ -8,6 +8,8 @@ import io.github.bark4j.ModelDownloadException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -77,6 +79,18 @@ final class ModelManifest {
             throw new ModelDownloadException(Reason.INVALID_MANIFEST, null, null,
                     "Cannot read models manifest classpath:" + RESOURCE + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A manifest file, e.g. one named by {@code -Dbark4j.manifest} for a mirror or a private model. */
+    static ModelManifest load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new ModelDownloadException(Reason.INVALID_MANIFEST, null, null,
+                    "Cannot read models manifest " + file + ": " + e.getMessage(), e);
+        }
+        return parse(text, file.toString());
     }
 
     /**

@@ -8,17 +8,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes any {@link TensorSource} as a safetensors file: 8-byte little-endian header length, a JSON
@@ -35,7 +32,6 @@ final class SafetensorsWriter {
 
     static void write(TensorSource src, Path out, Map<String, String> metadata) {
         Path target = out.toAbsolutePath();
-        Path dir = target.getParent();
         List<String> names = new ArrayList<>(new TreeSet<>(src.names()));
         if (names.contains("__metadata__")) {
             throw new ModelLoadException("A tensor named __metadata__ cannot be written to safetensors (" + target + ")");
@@ -76,12 +72,8 @@ final class SafetensorsWriter {
 
         Path tmp = null;
         try {
-            // created like any new file (umask permissions), unlike createTempFile's owner-only mode
-            Path candidate = dir.resolve("." + target.getFileName() + "." + Long.toHexString(System.nanoTime())
-                    + Integer.toHexString(ThreadLocalRandom.current().nextInt()) + ".tmp");
-            FileChannel channel = FileChannel.open(candidate, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
-            tmp = candidate;
-            try (FileChannel ch = channel) {
+            tmp = AtomicFiles.newSibling(target);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 writeFully(ch, head);
                 long written = 0;
                 for (String name : names) {
@@ -95,11 +87,7 @@ final class SafetensorsWriter {
                 }
                 ch.force(true);
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.move(tmp, target);
             tmp = null;
         } catch (IOException e) {
             throw new ModelLoadException("Cannot write safetensors file " + target + ": " + e.getMessage(), e);

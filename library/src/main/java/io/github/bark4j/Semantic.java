@@ -58,6 +58,21 @@ final class Semantic {
         return NDArrays.concat(new NDList(text.add(history), infer), 1);
     }
 
+    /**
+     * The most tokens a row can produce before {@code maxSeconds} stops it, by the cap's own
+     * arithmetic (1/49.9 s added per token, stop once past the cap), and never more than {@code limit}.
+     */
+    static int tokensWithinCap(double maxSeconds, int limit) {
+        double seconds = 0;
+        for (int n = 1; n < limit; n++) {
+            seconds += 1 / RATE_HZ;
+            if (seconds > maxSeconds) {
+                return n;
+            }
+        }
+        return limit;
+    }
+
     /** Logits of the semantic model for the first step (the last prompt position), shape (V). */
     static NDArray firstLogits(Gpt gpt, NDManager manager, long[] promptIds) {
         NDArray x = promptEmbeddings(gpt, manager, promptIds, 1);
@@ -81,6 +96,8 @@ final class Semantic {
         if (fixed > 0) {
             maxNew = fixed;
         }
+        // progress counts to where the duration cap stops a row, not to the model's limit
+        int progressTotal = fixed > 0 ? maxNew : tokensWithinCap(o.maxSemanticSeconds(), maxNew);
         int[][] out = new int[batch][maxNew];
         int[] lengths = new int[batch];
         double[] seconds = new double[batch];
@@ -100,6 +117,7 @@ final class Semantic {
             int[] rows = new int[batch];
             Arrays.setAll(rows, b -> b);
             for (int step = 0; step < maxNew; step++) {
+                Cancellation.check();
                 int[] kept = new int[rows.length];
                 int stillActive = 0;
                 for (int j = 0; j < rows.length; j++) {
@@ -117,7 +135,7 @@ final class Semantic {
                         kept[stillActive++] = j;
                     }
                 }
-                o.progress().onProgress(Stage.SEMANTIC, step + 1, maxNew);
+                o.progress().onProgress(Stage.SEMANTIC, step + 1, progressTotal);
                 if (stillActive == 0) {
                     break;
                 }

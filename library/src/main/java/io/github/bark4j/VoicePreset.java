@@ -1,12 +1,10 @@
 package io.github.bark4j;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -213,15 +211,13 @@ public final class VoicePreset {
     /** Writes this preset as an original-Bark {@code .npz} (int64 arrays), atomically. */
     public void save(Path npz) {
         try {
-            Path dir = npz.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, npz.getFileName().toString(), ".tmp");
-            try (OutputStream os = Files.newOutputStream(tmp); ZipOutputStream zip = new ZipOutputStream(os)) {
+            AtomicFiles.write(npz, os -> {
+                ZipOutputStream zip = new ZipOutputStream(os);
                 put(zip, "semantic_prompt", new long[] {semantic.length}, flatten(new int[][] {semantic}));
                 put(zip, "coarse_prompt", new long[] {coarse.length, coarse[0].length}, flatten(coarse));
                 put(zip, "fine_prompt", new long[] {fine.length, fine[0].length}, flatten(fine));
-            }
-            Files.move(tmp, npz, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                zip.finish();
+            });
         } catch (IOException e) {
             throw new BarkException("Cannot write voice preset " + npz + ": " + e.getMessage(), e);
         }

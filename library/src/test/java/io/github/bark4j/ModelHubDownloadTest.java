@@ -13,14 +13,17 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -388,22 +391,40 @@ class ModelHubDownloadTest {
     }
 
     @Test
+    void cachedFilesAndRecordsGetTheUmasksPermissions() throws IOException {
+        // a file made the ordinary way shows what the process's umask allows (0644 under umask 022)
+        Set<PosixFilePermission> usual = Files.getPosixFilePermissions(Files.createFile(tmp.resolve("reference")));
+        Set<PosixFilePermission> readOnly = EnumSet.copyOf(usual);
+        readOnly.removeAll(EnumSet.of(PosixFilePermission.OWNER_WRITE, PosixFilePermission.GROUP_WRITE,
+                PosixFilePermission.OTHERS_WRITE));
+        Path dir = hub().resolve(MODEL);
+        for (String f : List.of("config.json", "tokenizer.json", "pytorch_model.bin", EMBEDDINGS_JSON)) {
+            assertEquals(readOnly, Files.getPosixFilePermissions(dir.resolve(f)), f);
+            assertEquals(usual, Files.getPosixFilePermissions(meta(f + ".sha256.json")), f + " record");
+        }
+    }
+
+    @Test
     void offlineDefaultsFollowSystemProperties() {
-        String djl = System.getProperty("ai.djl.offline");
+        String saved = System.getProperty("bark4j.offline");
         try {
-            System.setProperty("ai.djl.offline", "true");
+            System.setProperty("bark4j.offline", "true");
             ModelHub hub = ModelHub.builder().cacheDir(tmp).endpoint(server.endpoint()).manifest(manifest).build();
             assertTrue(hub.isOffline());
             assertEquals(Reason.OFFLINE,
                     assertThrows(ModelDownloadException.class, () -> hub.resolve(MODEL)).reason());
             assertEquals(List.of(), server.requests());
         } finally {
-            if (djl == null) {
-                System.clearProperty("ai.djl.offline");
+            if (saved == null) {
+                System.clearProperty("bark4j.offline");
             } else {
-                System.setProperty("ai.djl.offline", djl);
+                System.setProperty("bark4j.offline", saved);
             }
         }
+        // DJL's switch (set for every test run by the pom) leaves model downloads on
+        assertEquals("true", System.getProperty("ai.djl.offline"));
+        ModelHub online = ModelHub.builder().cacheDir(tmp).endpoint(server.endpoint()).manifest(manifest).build();
+        assertFalse(online.isOffline());
     }
 
     @Test

@@ -57,8 +57,8 @@ class ModelHubOptionsTest {
     @Test
     void offlineSwitches() {
         assertFalse(resolve(null, null, null).offline());
-        for (String[] kv : new String[][] {{"p", "ai.djl.offline", "true"}, {"p", "bark4j.offline", "TRUE"},
-                {"e", "BARK4J_OFFLINE", "1"}, {"e", "HF_HUB_OFFLINE", "yes"}}) {
+        for (String[] kv : new String[][] {{"p", "bark4j.offline", "TRUE"}, {"e", "BARK4J_OFFLINE", "1"},
+                {"e", "HF_HUB_OFFLINE", "yes"}}) {
             props.keySet().removeIf(k -> !k.equals("user.home"));
             env.clear();
             (kv[0].equals("p") ? props : env).put(kv[1], kv[2]);
@@ -66,9 +66,47 @@ class ModelHubOptionsTest {
             assertFalse(resolve(null, null, false).offline(), "an explicit option wins over " + kv[1]);
         }
         env.clear();
-        props.put("ai.djl.offline", "false");
+        props.put("bark4j.offline", "false");
         assertFalse(resolve(null, null, null).offline());
         assertTrue(resolve(null, null, true).offline());
+    }
+
+    @Test
+    void djlsOfflineSwitchLeavesModelDownloadsOn() {
+        // DJL's switch stops native-library downloads (the CLI always sets it); it must not stop models
+        props.put("ai.djl.offline", "true");
+        env.put("DJL_OFFLINE", "true");
+        assertFalse(resolve(null, null, null).offline());
+    }
+
+    @Test
+    void bark4jOfflineExtendsToDjlUnlessDjlIsSetExplicitly() {
+        String saved = System.getProperty("ai.djl.offline");
+        try {
+            System.clearProperty("ai.djl.offline");
+            HubOptions.extendOfflineToDjl(Map.of("DJL_OFFLINE", "false")::get);
+            assertEquals(null, System.getProperty("ai.djl.offline"), "DJL_OFFLINE given: left alone");
+            HubOptions.extendOfflineToDjl(k -> null);
+            assertEquals("true", System.getProperty("ai.djl.offline"));
+            System.setProperty("ai.djl.offline", "false");
+            HubOptions.extendOfflineToDjl(k -> null);
+            assertEquals("false", System.getProperty("ai.djl.offline"), "an explicit DJL setting wins");
+        } finally {
+            if (saved == null) {
+                System.clearProperty("ai.djl.offline");
+            } else {
+                System.setProperty("ai.djl.offline", saved);
+            }
+        }
+    }
+
+    @Test
+    void manifestOverride() {
+        assertEquals(null, HubOptions.manifestOverride(props::get, env::get));
+        env.put("BARK4J_MANIFEST", "/env/manifest.json");
+        assertEquals(Path.of("/env/manifest.json"), HubOptions.manifestOverride(props::get, env::get));
+        props.put("bark4j.manifest", "/prop/manifest.json");
+        assertEquals(Path.of("/prop/manifest.json"), HubOptions.manifestOverride(props::get, env::get));
     }
 
     @Test

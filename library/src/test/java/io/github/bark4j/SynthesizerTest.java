@@ -189,7 +189,7 @@ class SynthesizerTest {
         long[] ids = synth.tokenize(text, warnings);
         assertEquals(Semantic.TEXT_SLOTS, ids.length);
         assertEquals(1, warnings.size());
-        Speech s = synth.generate(text, greedyShort());
+        Speech s = synth.generate(text, greedyShort().toBuilder().longForm(false).build());
         assertTrue(s.textTruncated());
         assertTrue(s.warnings().stream().anyMatch(w -> w.contains("256")), s.warnings().toString());
         assertTrue(s.samples().length > 0, "audio is still produced");
@@ -499,5 +499,28 @@ class SynthesizerTest {
         assertMentions(e, "announcer_fine_prompt.npy");
         Files.writeString(dir.resolve(Voices.INDEX), "{ not json");
         assertThrows(InvalidVoiceException.class, voices::names);
+    }
+
+    @Test
+    void semanticProgressCountsToTheDurationCap() {
+        // 0.5 s: the cap's own arithmetic (1/49.9 per token, stop once past) allows 25 tokens
+        assertEquals(25, Semantic.tokensWithinCap(0.5, 768));
+        assertEquals(150, Semantic.tokensWithinCap(3.0, 768));
+        assertEquals(1, Semantic.tokensWithinCap(0.0, 768));
+        assertEquals(768, Semantic.tokensWithinCap(Double.POSITIVE_INFINITY, 768));
+        assertEquals(768, Semantic.tokensWithinCap(100.0, 768));
+        List<int[]> semantic = new ArrayList<>();
+        Speech speech = synth.generate("Progress, capped.", GenerationOptions.builder().greedy().maxSemanticSeconds(0.5)
+                .progress((stage, done, total) -> {
+                    if (stage == Stage.SEMANTIC) {
+                        semantic.add(new int[] {done, total});
+                    }
+                }).build());
+        assertFalse(semantic.isEmpty());
+        for (int[] p : semantic) {
+            assertEquals(25, p[1], "semantic total under a 0.5 s cap");
+            assertTrue(p[0] <= p[1]);
+        }
+        assertEquals(speech.semanticTokens().length, semantic.get(semantic.size() - 1)[0]);
     }
 }
