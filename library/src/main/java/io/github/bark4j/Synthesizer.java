@@ -99,15 +99,36 @@ public final class Synthesizer implements AutoCloseable {
     public List<Speech> generate(List<String> texts, GenerationOptions options) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(options, "options");
+        long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
+        long[] seeds = new long[texts.size()];
+        for (int b = 0; b < seeds.length; b++) {
+            seeds[b] = seed + b;
+        }
+        return generate(texts, seeds, options);
+    }
+
+    /**
+     * Speaks several texts in one batch with a seed per row (same options and voice for all): row i
+     * equals what {@link #generate(String, GenerationOptions)} gives for its text with seed
+     * {@code seeds[i]}, whatever the other rows, so rows from different requests can share a batch.
+     * The seed of {@code options} is ignored.
+     */
+    public List<Speech> generate(List<String> texts, long[] seeds, GenerationOptions options) {
+        Objects.requireNonNull(texts, "texts");
+        Objects.requireNonNull(seeds, "seeds");
+        Objects.requireNonNull(options, "options");
         if (texts.isEmpty()) {
             throw new InvalidInputException("texts must not be empty");
         }
+        if (seeds.length != texts.size()) {
+            throw new InvalidInputException("one seed per text: " + texts.size() + " texts, " + seeds.length
+                    + " seeds");
+        }
         int batch = texts.size();
         VoicePreset voice = resolveVoice(options);
-        long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
         Sampler[] samplers = new Sampler[batch];
         for (int b = 0; b < batch; b++) {
-            samplers[b] = new Sampler(seed + b);
+            samplers[b] = new Sampler(seeds[b]);
         }
         lifecycle.readLock().lock();
         try {
