@@ -5,6 +5,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,9 +144,29 @@ public final class Synthesizer implements AutoCloseable {
                 truncated[b] = !w.isEmpty(); // tokenize warns only when it cuts
                 warnings.add(w);
             }
-            return run(textIds, voice, options, samplers, warnings, truncated);
+            return withoutGrad(() -> run(textIds, voice, options, samplers, warnings, truncated));
         } finally {
             lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Runs {@code work} with autograd off. PyTorch's grad mode belongs to the thread, and DJL turns it off
+     * only on the thread that starts the engine: on any other thread (a pool, a Spark task) ops would
+     * record autograd graphs, and the codec's LSTM would take another kernel and give slightly different
+     * audio than the same call on the first thread.
+     */
+    private static <T> T withoutGrad(java.util.function.Supplier<T> work) {
+        boolean grad = JniUtils.isGradMode();
+        if (grad) {
+            JniUtils.setGradMode(false);
+        }
+        try {
+            return work.get();
+        } finally {
+            if (grad) {
+                JniUtils.setGradMode(true);
+            }
         }
     }
 
