@@ -133,10 +133,7 @@ public final class CorpusJob {
         JavaRDD<Row> rows = texts.javaRDD().zipWithIndex()
                 .map(t -> RowFactory.create(t._2(), t._1().get(0), t._1().get(1), t._1().get(2), t._1().get(3)));
         Dataset<Row> table = spark.createDataFrame(rows, numbered);
-        long count = table.count();
-        int partitions = o.partitions != null ? o.partitions
-                : (int) Math.max(spark.sparkContext().defaultParallelism(),
-                        Math.min(100_000, (count + ROWS_PER_PARTITION - 1) / ROWS_PER_PARTITION));
+        int partitions = o.partitions != null ? o.partitions : defaultPartitions(spark, table.count());
         // one shuffle: rows of an id meet in one partition, where the window finds the first
         Dataset<Row> work = table.repartition(partitions, col("id"))
                 .withColumn("first_row", min(col("row")).over(Window.partitionBy(col("id"))))
@@ -144,17 +141,26 @@ public final class CorpusJob {
 
         JobCounters counters = JobCounters.register(spark.sparkContext());
         StructType schema = RowSynthesis.manifestSchema(o.audioInParquet);
-        spark.sparkContext().setJobDescription("bark4j: speak " + count + " rows into " + o.output);
+        spark.sparkContext().setJobDescription("bark4j: speak " + o.input + " into " + o.output);
         work.mapPartitions(new RowSynthesis(model, settings, layout, o.batchSize, counters), Encoders.row(schema))
                 .write().mode(SaveMode.Overwrite).parquet(layout.manifest().toString());
         spark.sparkContext().setJobDescription(null);
 
-        Dataset<Row> manifest = spark.read().parquet(layout.manifest().toString());
-        long ok = manifest.filter(col("status").equalTo("ok")).count();
-        long all = manifest.count();
+        long ok = 0;
+        long all = 0;
+        for (Row r : spark.read().parquet(layout.manifest().toString()).groupBy("status").count().collectAsList()) {
+            all += r.getLong(1);
+            ok += "ok".equals(r.getString(0)) ? r.getLong(1) : 0;
+        }
         return new Summary(all, ok, all - ok, counters.synthesized().value(), counters.skipped().value(),
                 counters.audioSeconds().value(), counters.modelLoads().value(), partitions,
                 (System.nanoTime() - start) / 1e9);
+    }
+
+    /** About {@link #ROWS_PER_PARTITION} rows a task, and at least a task per core. */
+    private static int defaultPartitions(SparkSession spark, long rows) {
+        return (int) Math.max(spark.sparkContext().defaultParallelism(),
+                Math.min(100_000, (rows + ROWS_PER_PARTITION - 1) / ROWS_PER_PARTITION));
     }
 
     /** The input as (id, text, voice, seed), all strings; voice and seed null where the input has none. */

@@ -383,6 +383,29 @@ class CorpusJobTest {
     }
 
     @Test
+    void concurrentTasksOfOneJvmShareOneLoad() throws Exception {
+        ExecutorSynthesizer.closeAll();
+        ModelSpec spec = JobOptions.parse(args(tmp.resolve("x.csv"), tmp.resolve("x"))).modelSpec();
+        int before = ExecutorSynthesizer.loads();
+        AtomicInteger onLoad = new AtomicInteger();
+        List<Thread> tasks = new ArrayList<>();
+        Synthesizer[] got = new Synthesizer[4];
+        for (int i = 0; i < got.length; i++) {
+            int t = i;
+            tasks.add(new Thread(() -> got[t] = ExecutorSynthesizer.get(spec, onLoad::incrementAndGet)));
+        }
+        tasks.forEach(Thread::start);
+        for (Thread t : tasks) {
+            t.join();
+        }
+        assertEquals(1, ExecutorSynthesizer.loads() - before);
+        assertEquals(1, onLoad.get(), "the load is counted once, by the task that made it");
+        for (Synthesizer s : got) {
+            assertTrue(s == got[0], "one instance");
+        }
+    }
+
+    @Test
     void usageErrors() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
