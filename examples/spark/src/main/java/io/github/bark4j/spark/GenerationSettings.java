@@ -14,9 +14,13 @@ import java.io.Serializable;
  */
 public record GenerationSettings(boolean greedy, Double temperature, Double maxSeconds) implements Serializable {
 
-    /** Options for a batch of rows sharing {@code voice} (null for none); seeds are given per row. */
-    GenerationOptions options(VoicePreset voice) {
-        GenerationOptions.Builder b = GenerationOptions.builder();
+    /**
+     * Options for a batch of rows sharing {@code voice} (null for none), run {@code batchSize} rows at a
+     * time; seeds are given per row. The batch size is no part of a row's result (each row equals its
+     * single call), so it is not a setting of this record.
+     */
+    GenerationOptions options(VoicePreset voice, int batchSize) {
+        GenerationOptions.Builder b = GenerationOptions.builder().maxBatch(batchSize);
         if (greedy) {
             b.greedy();
         }
@@ -34,6 +38,6 @@ public record GenerationSettings(boolean greedy, Double temperature, Double maxS
 
     /** Checks the values the way the library will, so a bad setting fails on the driver. */
     void validate() {
-        options(null);
+        options(null, 1);
     }
 }

@@ -193,7 +193,7 @@ final class RowSynthesis implements MapPartitionsFunction<Row, Row> {
                 seeds[i] = batch.get(i).seed();
             }
             long start = System.nanoTime();
-            List<Speech> speech = synth().generate(texts, seeds, settings.options(voice));
+            List<Speech> speech = synth().generate(texts, seeds, settings.options(voice, batchSize));
             // a row's share of its batch's time
             double elapsed = (System.nanoTime() - start) / 1e9 / batch.size();
             for (int i = 0; i < batch.size(); i++) {
