@@ -151,11 +151,32 @@ public final class Synthesizer implements AutoCloseable {
     public List<Speech> generate(List<String> texts, GenerationOptions options) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(options, "options");
+        long seed = seedOf(options);
+        long[] seeds = new long[texts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = seed + i;
+        }
+        return generate(texts, seeds, options);
+    }
+
+    /**
+     * Speaks several texts with a seed per text (same options and voice for all): text i is spoken as
+     * {@link #generate(String, GenerationOptions)} would speak it with seed {@code seeds[i]}, batched as
+     * {@link #generate(List, GenerationOptions)} does, so texts of different requests can share a
+     * batch. The seed of {@code options} is ignored.
+     */
+    public List<Speech> generate(List<String> texts, long[] seeds, GenerationOptions options) {
+        Objects.requireNonNull(texts, "texts");
+        Objects.requireNonNull(seeds, "seeds");
+        Objects.requireNonNull(options, "options");
         if (texts.isEmpty()) {
             throw new InvalidInputException("texts must not be empty");
         }
+        if (seeds.length != texts.size()) {
+            throw new InvalidInputException("one seed per text: " + texts.size() + " texts, " + seeds.length
+                    + " seeds");
+        }
         VoicePreset voice = resolveVoice(options);
-        long seed = seedOf(options);
         return whileOpen(() -> {
             int n = texts.size();
             List<List<String>> segments = new ArrayList<>(n);
@@ -170,19 +191,19 @@ public final class Synthesizer implements AutoCloseable {
             for (int from = 0; from < single.size(); from += options.maxBatch()) {
                 List<Integer> rows = single.subList(from, Math.min(single.size(), from + options.maxBatch()));
                 List<String> batch = new ArrayList<>();
-                long[] seeds = new long[rows.size()];
+                long[] batchSeeds = new long[rows.size()];
                 for (int r = 0; r < rows.size(); r++) {
                     batch.add(segments.get(rows.get(r)).get(0));
-                    seeds[r] = seed + rows.get(r);
+                    batchSeeds[r] = seeds[rows.get(r)];
                 }
-                List<Speech> done = pipeline.generate(batch, voice, options, seeds);
+                List<Speech> done = pipeline.generate(batch, voice, options, batchSeeds);
                 for (int r = 0; r < rows.size(); r++) {
                     out[rows.get(r)] = done.get(r);
                 }
             }
             for (int i = 0; i < n; i++) {
                 if (out[i] == null) {
-                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seed + i, false, batchRunner(options)),
+                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seeds[i], false, batchRunner(options)),
                             options);
                 }
             }
