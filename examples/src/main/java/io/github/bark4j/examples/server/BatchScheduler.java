@@ -157,7 +157,6 @@ final class BatchScheduler {
     }
 
     private void dropCancelled(SpeechJob job) {
-        metrics.cancelled();
         job.fail(ApiError.unavailable("The request was cancelled.", "cancelled"));
     }
 

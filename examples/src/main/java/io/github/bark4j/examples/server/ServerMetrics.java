@@ -30,7 +30,7 @@ final class ServerMetrics {
                 .description("wall time per second of audio, per batch (below 1 is faster than real time)")
                 .register(registry);
         cancelled = Counter.builder("bark4j.requests.cancelled")
-                .description("requests whose work stopped because the client left or the server stopped")
+                .description("requests whose client left before the answer was complete")
                 .register(registry);
     }
 

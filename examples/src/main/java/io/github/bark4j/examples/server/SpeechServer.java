@@ -240,8 +240,7 @@ public final class SpeechServer implements AutoCloseable {
         activeResponses.incrementAndGet();
         try {
             scheduler.submit(job);
-            watchDisconnect(ctx, job);
-            respond(ctx, r, job);
+            respond(ctx, r, job, new ClientWatch(ctx.req(), job::cancel));
         } finally {
             job.cancel(); // a no-op once it finished; stops its work if this thread leaves early
             activeResponses.decrementAndGet();
@@ -284,28 +283,25 @@ public final class SpeechServer implements AutoCloseable {
         return new SpeechJob(r.input(), g.build(), key);
     }
 
-    /** Cancels the job as soon as Jetty sees the client's connection fail (a write fails in any case). */
-    private static void watchDisconnect(Context ctx, SpeechJob job) {
-        try {
-            ServletContextRequest.getServletContextRequest(ctx.req()).addFailureListener(t -> job.cancel());
-        } catch (RuntimeException e) {
-            LOG.debug("no connection failure listener: {}", e.toString());
-        }
-    }
-
     /**
      * Writes the job's audio as it comes: nothing is committed before the first segment, so an error
      * found before any audio still gets its own status; after that, a failure cuts the connection so
      * the client cannot take a cut stream for a whole one.
      */
-    private void respond(Context ctx, SpeechRequest r, SpeechJob job) throws IOException, InterruptedException {
+    private void respond(Context ctx, SpeechRequest r, SpeechJob job, ClientWatch watch)
+            throws IOException, InterruptedException {
         HttpServletResponse res = ctx.res();
         int rate = synth.sampleRate();
         ByteArrayOutputStream buffered = r.stream() ? null : new ByteArrayOutputStream();
         ServletOutputStream out = null;
         while (true) {
-            SpeechJob.Event e = job.next(1, TimeUnit.SECONDS);
+            SpeechJob.Event e = job.next(100, TimeUnit.MILLISECONDS);
             if (e == null) {
+                if (watch.clientGone()) {
+                    job.cancel();
+                    metrics.cancelled();
+                    return;
+                }
                 continue;
             }
             if (e instanceof SpeechJob.Failed f) {

@@ -63,10 +63,7 @@ final class SynthesizerEngine implements SpeechEngine {
             }
             return audio;
         } catch (Abandoned e) {
-            batch.forEach(j -> {
-                metrics.cancelled();
-                j.fail(ApiError.unavailable("The request was cancelled.", "cancelled"));
-            });
+            batch.forEach(j -> j.fail(ApiError.unavailable("The request was cancelled.", "cancelled")));
             return 0;
         } catch (InvalidInputException | InvalidVoiceException e) {
             if (batch.size() > 1) {
