@@ -114,6 +114,7 @@ final class Coarse {
                     if (!any) {
                         break;
                     }
+                    Cancellation.check();
                     double[] logits;
                     try (NDScope stepScope = new NDScope()) {
                         stepScope.suppressNotUsedWarning();

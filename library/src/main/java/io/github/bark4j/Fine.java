@@ -85,6 +85,7 @@ final class Fine {
                 }
             }
             for (int k = given; k < books; k++) {
+                Cancellation.check();
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     NDArray input = Tensors.ids(manager, buffer, members.length, WINDOW, books);

@@ -24,6 +24,10 @@ public final class GenerationOptions {
     private final String voiceName;
     private final ProgressListener progress;
     private final int fixedSemanticTokens;
+    private final boolean longForm;
+    private final double pauseSeconds;
+    private final int maxBatch;
+    private final int maxSegmentTokens;
 
     private GenerationOptions(Builder b) {
         this.greedy = b.greedy;
@@ -39,6 +43,10 @@ public final class GenerationOptions {
         this.voiceName = b.voiceName;
         this.progress = b.progress;
         this.fixedSemanticTokens = b.fixedSemanticTokens;
+        this.longForm = b.longForm;
+        this.pauseSeconds = b.pauseSeconds;
+        this.maxBatch = b.maxBatch;
+        this.maxSegmentTokens = b.maxSegmentTokens;
     }
 
     public static GenerationOptions defaults() {
@@ -65,6 +73,10 @@ public final class GenerationOptions {
         b.voiceName = voiceName;
         b.progress = progress;
         b.fixedSemanticTokens = fixedSemanticTokens;
+        b.longForm = longForm;
+        b.pauseSeconds = pauseSeconds;
+        b.maxBatch = maxBatch;
+        b.maxSegmentTokens = maxSegmentTokens;
         return b;
     }
 
@@ -125,6 +137,29 @@ public final class GenerationOptions {
     }
 
     /**
+     * Whether text of any length is spoken whole, in segments (the default); false is exactly one
+     * Bark generation, text over 256 tokens cut with a warning as the original does.
+     */
+    public boolean longForm() {
+        return longForm;
+    }
+
+    /** Silence between the segments of long-form speech, in seconds (default 0.25). */
+    public double pauseSeconds() {
+        return pauseSeconds;
+    }
+
+    /** The most generations run together in one batch (segments of a long text, or list items). */
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /** The most text tokens in one segment of long-form speech (1..256, default 48). */
+    public int maxSegmentTokens() {
+        return maxSegmentTokens;
+    }
+
+    /**
      * Package-private, for benchmarks: when positive, the semantic stage generates exactly this many
      * tokens, never picking EOS and ignoring the early stop and the duration cap, so every run does
      * the same work whatever the weights; 0 (the default) is normal generation.
@@ -138,7 +173,8 @@ public final class GenerationOptions {
         return "GenerationOptions[greedy=" + greedy + ", temperatures=" + semanticTemperature + "/" + coarseTemperature
                 + "/" + fineTemperature + ", topK=" + topK + ", topP=" + topP + ", minEosP=" + minEosP
                 + ", maxSemanticSeconds=" + maxSemanticSeconds + ", seed=" + seed + ", voice="
-                + (voiceName != null ? voiceName : voice) + "]";
+                + (voiceName != null ? voiceName : voice) + ", longForm=" + longForm + ", pauseSeconds=" + pauseSeconds
+                + ", maxBatch=" + maxBatch + ", maxSegmentTokens=" + maxSegmentTokens + "]";
     }
 
     /** Builder; every setter validates its argument at once. */
@@ -156,6 +192,10 @@ public final class GenerationOptions {
         private String voiceName;
         private ProgressListener progress = ProgressListener.NONE;
         private int fixedSemanticTokens;
+        private boolean longForm = true;
+        private double pauseSeconds = 0.25;
+        private int maxBatch = 4;
+        private int maxSegmentTokens = 48;
 
         private Builder() {}
 
@@ -264,6 +304,52 @@ public final class GenerationOptions {
 
         public Builder progress(ProgressListener listener) {
             this.progress = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Long-form speech (true, the default): the text is split at sentence boundaries into
+         * segments of at most {@link #maxSegmentTokens(int)} tokens, each spoken by one generation
+         * with these options, joined by {@link #pauseSeconds(double)} of silence. False: exactly one
+         * generation, text over 256 tokens cut with a warning (the original Bark's behaviour).
+         */
+        public Builder longForm(boolean longForm) {
+            this.longForm = longForm;
+            return this;
+        }
+
+        /** Silence between segments of long-form speech, in seconds; 0 allowed (default 0.25). */
+        public Builder pauseSeconds(double seconds) {
+            if (!(seconds >= 0) || Double.isInfinite(seconds) || seconds > 60) {
+                throw new InvalidInputException("pauseSeconds must be in [0, 60], got " + seconds);
+            }
+            this.pauseSeconds = seconds;
+            return this;
+        }
+
+        /**
+         * The most generations run as one batch (default 4): independent segments of a long text,
+         * or the texts of a list. Greedy results do not depend on it; a larger batch is faster on a
+         * GPU and needs one KV cache per row.
+         */
+        public Builder maxBatch(int n) {
+            if (n < 1) {
+                throw new InvalidInputException("maxBatch must be at least 1, got " + n);
+            }
+            this.maxBatch = n;
+            return this;
+        }
+
+        /**
+         * The most text tokens per long-form segment, 1..256 (default 48). Bark speaks about 13-15 s
+         * per generation (768 semantic tokens at 49.9 Hz), roughly 40-60 tokens of English; a longer
+         * segment is read whole but its speech may be cut by that limit.
+         */
+        public Builder maxSegmentTokens(int n) {
+            if (n < 1 || n > Semantic.TEXT_SLOTS) {
+                throw new InvalidInputException("maxSegmentTokens must be in [1, " + Semantic.TEXT_SLOTS + "], got " + n);
+            }
+            this.maxSegmentTokens = n;
             return this;
         }
 

@@ -11,5 +11,15 @@ public interface ProgressListener {
      */
     void onProgress(Stage stage, int done, int total);
 
+    /**
+     * Called when a segment's audio is ready (long-form speech and streams; a single generation is
+     * one segment). Segments run in batches, so the stage progress in between covers the batch.
+     *
+     * @param done segments finished so far, in text order
+     * @param total segments of the text
+     */
+    default void onSegment(int done, int total) {
+    }
+
     ProgressListener NONE = (stage, done, total) -> { };
 }

@@ -117,6 +117,7 @@ final class Semantic {
             int[] rows = new int[batch];
             Arrays.setAll(rows, b -> b);
             for (int step = 0; step < maxNew; step++) {
+                Cancellation.check();
                 int[] kept = new int[rows.length];
                 int stillActive = 0;
                 for (int j = 0; j < rows.length; j++) {

@@ -5,11 +5,16 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The result of one synthesis: mono audio plus the tokens of every stage, and any warnings (such as
- * text cut to 256 tokens). Immutable; accessors return copies.
+ * The result of one synthesis: mono audio plus the tokens of every stage, the spoken segments of the
+ * text, and any warnings (such as text cut to 256 tokens). Immutable; accessors return copies.
+ *
+ * <p>Long-form speech is several generations joined with pauses: its token arrays are those of the
+ * segments one after another (pauses have no tokens), and {@link #segments()} says where each
+ * segment's audio lies in {@link #samples()}.
  */
 public final class Speech {
     private final float[] samples;
@@ -19,9 +24,31 @@ public final class Speech {
     private final int[][] fine;
     private final List<String> warnings;
     private final boolean textTruncated;
+    private final List<Segment> segments;
 
+    /**
+     * One generated piece of the text and where its audio lies: samples {@code [startSample,
+     * endSample)} of {@link Speech#samples()}, pauses excluded. The text is the segment's text with
+     * whitespace normalized (runs collapsed to one space, trimmed).
+     */
+    public record Segment(String text, int startSample, int endSample) {
+        public Segment {
+            java.util.Objects.requireNonNull(text, "text");
+            if (startSample < 0 || endSample < startSample) {
+                throw new IllegalArgumentException("bad sample range [" + startSample + ", " + endSample + ")");
+            }
+        }
+    }
+
+    /** Audio without known text: one segment, with empty text, covering all samples. */
     Speech(float[] samples, int sampleRate, int[] semantic, int[][] coarse, int[][] fine, List<String> warnings,
             boolean textTruncated) {
+        this(samples, sampleRate, semantic, coarse, fine, warnings, textTruncated,
+                List.of(new Segment("", 0, samples.length)));
+    }
+
+    Speech(float[] samples, int sampleRate, int[] semantic, int[][] coarse, int[][] fine, List<String> warnings,
+            boolean textTruncated, List<Segment> segments) {
         this.samples = samples;
         this.sampleRate = sampleRate;
         this.semantic = semantic;
@@ -29,6 +56,62 @@ public final class Speech {
         this.fine = fine;
         this.warnings = List.copyOf(warnings);
         this.textTruncated = textTruncated;
+        this.segments = List.copyOf(segments);
+    }
+
+    /**
+     * Speech of consecutive segments joined with {@code pauseSamples} zeros between them; tokens are
+     * concatenated, warnings kept with the segment they concern.
+     */
+    static Speech join(List<Speech> parts, int pauseSamples) {
+        if (parts.size() == 1) {
+            return parts.get(0);
+        }
+        int total = 0;
+        int semanticLength = 0;
+        int frames = 0;
+        for (Speech p : parts) {
+            total += p.samples.length;
+            semanticLength += p.semantic.length;
+            frames += p.fine[0].length;
+        }
+        total += pauseSamples * (parts.size() - 1);
+        float[] samples = new float[total];
+        int[] semantic = new int[semanticLength];
+        int[][] coarse = new int[parts.get(0).coarse.length][frames];
+        int[][] fine = new int[parts.get(0).fine.length][frames];
+        List<String> warnings = new ArrayList<>();
+        List<Segment> segments = new ArrayList<>();
+        boolean truncated = false;
+        int at = 0;
+        int sem = 0;
+        int frame = 0;
+        for (int i = 0; i < parts.size(); i++) {
+            Speech p = parts.get(i);
+            if (i > 0) {
+                at += pauseSamples; // the array is already zero there
+            }
+            System.arraycopy(p.samples, 0, samples, at, p.samples.length);
+            for (Segment s : p.segments) {
+                segments.add(new Segment(s.text(), at + s.startSample(), at + s.endSample()));
+            }
+            at += p.samples.length;
+            System.arraycopy(p.semantic, 0, semantic, sem, p.semantic.length);
+            sem += p.semantic.length;
+            int n = p.fine[0].length;
+            for (int k = 0; k < coarse.length; k++) {
+                System.arraycopy(p.coarse[k], 0, coarse[k], frame, n);
+            }
+            for (int k = 0; k < fine.length; k++) {
+                System.arraycopy(p.fine[k], 0, fine[k], frame, n);
+            }
+            frame += n;
+            for (String w : p.warnings) {
+                warnings.add("Segment " + (i + 1) + ": " + w);
+            }
+            truncated |= p.textTruncated;
+        }
+        return new Speech(samples, parts.get(0).sampleRate, semantic, coarse, fine, warnings, truncated, segments);
     }
 
     /** Mono samples in [-1, 1] (not clipped), at {@link #sampleRate()}. */
@@ -66,6 +149,19 @@ public final class Speech {
     /** True when the text had more than 256 tokens and only the first 256 were spoken. */
     public boolean textTruncated() {
         return textTruncated;
+    }
+
+    /**
+     * The segments of the text, in order, with their place in {@link #samples()}: one for a single
+     * generation, one per generation for long-form speech.
+     */
+    public List<Segment> segments() {
+        return segments;
+    }
+
+    /** Whether {@link #toVoicePreset()} has something to continue from (the generation spoke). */
+    boolean canBeVoice() {
+        return semantic.length > 0 && fine[0].length > 0;
     }
 
     /** This generation as a voice preset: later calls with it continue in the same voice. */

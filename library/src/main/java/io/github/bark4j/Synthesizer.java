@@ -2,9 +2,7 @@ package io.github.bark4j;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,10 +10,15 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 
 /**
  * Bark text-to-speech: text → semantic tokens → coarse codes → fine codes → 24 kHz audio. Load once,
@@ -36,6 +39,7 @@ public final class Synthesizer implements AutoCloseable {
     private final Offload offload;
     private final Device device;
     private final Voices voices;
+    private final Pipeline pipeline;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -47,6 +51,7 @@ public final class Synthesizer implements AutoCloseable {
         this.offload = offload;
         this.device = device;
         this.voices = voices;
+        this.pipeline = new Pipeline(model, device, offload);
     }
 
     public static Builder builder() {
@@ -82,19 +87,36 @@ public final class Synthesizer implements AutoCloseable {
     }
 
     /**
-     * Speaks {@code text}.
+     * Speaks {@code text}, whatever its length. Long text is spoken in segments (see
+     * {@link GenerationOptions.Builder#longForm(boolean)}): split at sentence boundaries, packed
+     * into segments of at most {@link GenerationOptions#maxSegmentTokens()} tokens, each generated
+     * with these options and joined by {@link GenerationOptions#pauseSeconds()} of silence;
+     * {@link Speech#segments()} says where each one is. A text that fits in one segment is one
+     * generation.
+     *
+     * <p>One voice throughout: with a voice preset every segment uses it; without one, the first
+     * segment's generation ({@link Speech#toVoicePreset()}) is the voice of every later segment.
+     * Seeds: segment i samples from {@code seed + i}. So segment i equals
+     * {@code generate(segment.text())} with seed {@code seed + i} and that voice. Independent
+     * segments run in batches of {@link GenerationOptions#maxBatch()}; greedy results do not depend
+     * on the batching.
      *
      * @throws InvalidInputException when the text is blank or has no tokens
      * @throws InvalidVoiceException when the voice does not fit this model
+     * @throws GenerationCancelledException when the calling thread is interrupted meanwhile
      */
     public Speech generate(String text, GenerationOptions options) {
-        return generate(java.util.Collections.singletonList(text), options).get(0);
+        Objects.requireNonNull(options, "options");
+        VoicePreset voice = resolveVoice(options);
+        long seed = seedOf(options);
+        return whileOpen(() -> speak(text, voice, options, seed));
     }
 
     /**
-     * Speaks several texts in one batch (same options and voice for all), each with its own length.
-     * In greedy mode every result equals what {@link #generate(String, GenerationOptions)} gives for
-     * that text alone; with a seed, row i samples as a single call with seed + i would.
+     * Speaks several texts (same options and voice for all), each with its own length, as
+     * {@link #generate(String, GenerationOptions)} would speak it with seed {@code seed + i}: texts
+     * that fit in one segment run together in batches of {@link GenerationOptions#maxBatch()}, so in
+     * greedy mode every result equals what a single call gives for that text alone.
      */
     public List<Speech> generate(List<String> texts, GenerationOptions options) {
         Objects.requireNonNull(texts, "texts");
@@ -102,173 +124,118 @@ public final class Synthesizer implements AutoCloseable {
         if (texts.isEmpty()) {
             throw new InvalidInputException("texts must not be empty");
         }
-        int batch = texts.size();
         VoicePreset voice = resolveVoice(options);
-        long seed = options.seed() != null ? options.seed() : new SecureRandom().nextLong();
-        Sampler[] samplers = new Sampler[batch];
-        for (int b = 0; b < batch; b++) {
-            samplers[b] = new Sampler(seed + b);
+        long seed = seedOf(options);
+        return whileOpen(() -> {
+            int n = texts.size();
+            List<List<String>> segments = new ArrayList<>(n);
+            List<Integer> single = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                segments.add(segmentsOf(texts.get(i), options));
+                if (segments.get(i).size() == 1) {
+                    single.add(i);
+                }
+            }
+            Speech[] out = new Speech[n];
+            for (int from = 0; from < single.size(); from += options.maxBatch()) {
+                List<Integer> rows = single.subList(from, Math.min(single.size(), from + options.maxBatch()));
+                List<String> batch = new ArrayList<>();
+                long[] seeds = new long[rows.size()];
+                for (int r = 0; r < rows.size(); r++) {
+                    batch.add(segments.get(rows.get(r)).get(0));
+                    seeds[r] = seed + rows.get(r);
+                }
+                List<Speech> done = pipeline.generate(batch, voice, options, seeds);
+                for (int r = 0; r < rows.size(); r++) {
+                    out[rows.get(r)] = done.get(r);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                if (out[i] == null) {
+                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seed + i, false, batchRunner(options)),
+                            options);
+                }
+            }
+            return List.of(out);
+        });
+    }
+
+    /**
+     * Speaks {@code text} segment by segment, lazily: each element is one segment's speech, in
+     * order, generated when the stream asks for it. The first segment runs alone, so its audio comes
+     * as soon as one generation is done; later ones run in batches as in
+     * {@link #generate(String, GenerationOptions)}. The elements, joined with
+     * {@link GenerationOptions#pauseSeconds()} of silence, are exactly what {@code generate} gives for
+     * the same text and options (greedy, or with a seed: segment i samples from {@code seed + i}).
+     *
+     * <p>The text is checked and split now (bad input fails here). Close the stream (try-with-resources)
+     * when stopping early: a generation still running for it, on any thread, then stops within one
+     * decode step with {@link GenerationCancelledException}, and nothing it allocated remains.
+     * Between elements the stream holds no native memory.
+     *
+     * @throws InvalidInputException when the text is blank or has no tokens
+     */
+    public Stream<Speech> stream(String text, GenerationOptions options) {
+        Objects.requireNonNull(options, "options");
+        VoicePreset voice = resolveVoice(options);
+        long seed = seedOf(options);
+        List<String> segments = whileOpen(() -> segmentsOf(text, options));
+        AtomicBoolean closed = new AtomicBoolean();
+        SegmentRun.Batch batch = batchRunner(options);
+        SegmentRun run = new SegmentRun(segments, voice, options, seed, true,
+                (texts, v, seeds) -> Cancellation.during(closed::get, () -> batch.run(texts, v, seeds)));
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(run, Spliterator.ORDERED | Spliterator.NONNULL),
+                false).onClose(() -> closed.set(true));
+    }
+
+    /** The segments {@code text} is spoken in: one for short text or {@code longForm(false)}. */
+    private List<String> segmentsOf(String text, GenerationOptions o) {
+        if (!o.longForm()) {
+            if (text == null) {
+                throw new InvalidInputException("text must not be null");
+            }
+            return List.of(text); // one generation; the pipeline cuts it to 256 tokens, with a warning
         }
+        return new Segmenter(pipeline::countTokens, o.maxSegmentTokens()).split(text);
+    }
+
+    private Speech speak(String text, VoicePreset voice, GenerationOptions o, long seed) {
+        return join(new SegmentRun(segmentsOf(text, o), voice, o, seed, false, batchRunner(o)), o);
+    }
+
+    private Speech join(SegmentRun run, GenerationOptions o) {
+        List<Speech> parts = new ArrayList<>(run.size());
+        run.forEachRemaining(parts::add);
+        return Speech.join(parts, (int) Math.round(o.pauseSeconds() * sampleRate()));
+    }
+
+    private SegmentRun.Batch batchRunner(GenerationOptions o) {
+        return (texts, voice, seeds) -> whileOpen(() -> pipeline.generate(texts, voice, o, seeds));
+    }
+
+    private static long seedOf(GenerationOptions o) {
+        return o.seed() != null ? o.seed() : new SecureRandom().nextLong();
+    }
+
+    /** Runs {@code work} while the model is open and cannot be closed (the tokenizer is native too). */
+    private <T> T whileOpen(Supplier<T> work) {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            // the tokenizer is native: use it only while the model is open and cannot be closed
-            long[][] textIds = new long[batch][];
-            List<List<String>> warnings = new ArrayList<>();
-            boolean[] truncated = new boolean[batch];
-            for (int b = 0; b < batch; b++) {
-                List<String> w = new ArrayList<>();
-                textIds[b] = tokenize(texts.get(b), w);
-                truncated[b] = !w.isEmpty(); // tokenize warns only when it cuts
-                warnings.add(w);
-            }
-            return run(textIds, voice, options, samplers, warnings, truncated);
+            return work.get();
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
-    private List<Speech> run(long[][] textIds, VoicePreset voice, GenerationOptions o, Sampler[] samplers,
-            List<List<String>> warnings, boolean[] truncated) {
-        int batch = textIds.length;
-        try (NDManager request = model.manager().newSubManager(device); NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            int[][] semantic;
-            try (Resident<Gpt> gpt = resident(model.semantic, request)) {
-                semantic = Semantic.generate(gpt.value, gpt.manager, textIds, voice, o, samplers);
-            }
-            // rows whose semantic stage ended at once have nothing to speak
-            int[] speaking = java.util.stream.IntStream.range(0, batch).filter(b -> semantic[b].length > 0).toArray();
-            int books = model.config.fine().nCodesTotal();
-            int[][][] coarse = new int[batch][][];
-            int[][][] fine = new int[batch][][];
-            float[][] audio = new float[batch][];
-            for (int b = 0; b < batch; b++) {
-                coarse[b] = new int[Coarse.CODEBOOKS][0];
-                fine[b] = new int[books][0];
-                audio[b] = new float[0];
-                if (semantic[b].length == 0) {
-                    warnings.get(b).add("The semantic model ended the utterance at once (EOS first): no audio.");
-                }
-            }
-            if (speaking.length > 0) {
-                int[][] sem = new int[speaking.length][];
-                Sampler[] s = new Sampler[speaking.length];
-                for (int i = 0; i < speaking.length; i++) {
-                    sem[i] = semantic[speaking[i]];
-                    s[i] = samplers[speaking[i]];
-                }
-                int[][][] c;
-                try (Resident<Gpt> gpt = resident(model.coarse, request)) {
-                    c = Coarse.generate(gpt.value, gpt.manager, sem, voice, o, s);
-                }
-                int[][][] f;
-                try (Resident<Gpt> gpt = resident(model.fine, request)) {
-                    f = Fine.generate(gpt.value, gpt.manager, c, voice, o, s);
-                }
-                try (Resident<CodecDecoder> codec = residentCodec(request)) {
-                    for (int i = 0; i < speaking.length; i++) {
-                        // each row alone: the LSTM must not see another row's padding
-                        coarse[speaking[i]] = c[i];
-                        fine[speaking[i]] = f[i];
-                        audio[speaking[i]] = decode(codec.value, codec.manager, f[i]);
-                    }
-                }
-                o.progress().onProgress(Stage.DECODE, 1, 1);
-            }
-            List<Speech> out = new ArrayList<>(batch);
-            for (int b = 0; b < batch; b++) {
-                out.add(new Speech(audio[b], sampleRate(), semantic[b], coarse[b], fine[b], warnings.get(b),
-                        truncated[b]));
-            }
-            return out;
-        }
-    }
-
-    /** A stage's weights made resident on the compute device for the duration of a try block. */
-    private static final class Resident<T> implements AutoCloseable {
-        final T value;
-        final NDManager manager;
-        private final boolean owned;
-
-        Resident(T value, NDManager manager, boolean owned) {
-            this.value = value;
-            this.manager = manager;
-            this.owned = owned;
-        }
-
-        @Override
-        public void close() {
-            if (owned) {
-                manager.close();
-            }
-        }
-    }
-
-    private Resident<Gpt> resident(Gpt gpt, NDManager request) {
-        if (offload == Offload.NONE) {
-            return new Resident<>(gpt, request, false);
-        }
-        NDManager stage = request.newSubManager(device);
-        return new Resident<>(new Gpt(gpt.config(), gpt.weights().copyTo(stage), gpt.attention()), stage, true);
-    }
-
-    private Resident<CodecDecoder> residentCodec(NDManager request) {
-        if (offload == Offload.NONE) {
-            return new Resident<>(model.codec, request, false);
-        }
-        NDManager stage = request.newSubManager(device);
-        return new Resident<>(model.codec.copyTo(stage), stage, true);
-    }
-
     /** Fine codes (K, T) → audio samples. */
     float[] decode(NDManager manager, int[][] fine) {
-        return decode(model.codec, manager, fine);
-    }
-
-    private static float[] decode(CodecDecoder codec, NDManager manager, int[][] fine) {
-        int books = fine.length;
-        int frames = fine[0].length;
-        long[] flat = new long[books * frames];
-        for (int k = 0; k < books; k++) {
-            for (int t = 0; t < frames; t++) {
-                flat[k * frames + t] = fine[k][t];
-            }
-        }
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            NDArray audio = codec.decode(Tensors.ids(manager, flat, 1, books, frames));
-            double[] values = Tensors.toDoubles(audio);
-            float[] out = new float[values.length];
-            for (int i = 0; i < values.length; i++) {
-                out[i] = (float) values[i];
-            }
-            return out;
-        }
+        return pipeline.decode(manager, fine);
     }
 
     /** Whitespace-normalized token ids, cut to 256 with a warning. */
     long[] tokenize(String text, List<String> warnings) {
-        if (text == null) {
-            throw new InvalidInputException("text must not be null");
-        }
-        String normalized = TextTokenizer.normalizeWhitespace(text);
-        if (normalized.isEmpty()) {
-            throw new InvalidInputException("text is blank: give at least one word to speak");
-        }
-        long[] ids = model.tokenizer.encode(normalized);
-        if (ids.length == 0) {
-            throw new InvalidInputException("text has no tokens the model knows: '" + abbreviate(normalized) + "'");
-        }
-        if (ids.length > Semantic.TEXT_SLOTS) {
-            String msg = String.format("Text has %d tokens; only the first %d (%.0f%%) are spoken."
-                    + " Split long text into sentences and generate each.", ids.length, Semantic.TEXT_SLOTS,
-                    100.0 * Semantic.TEXT_SLOTS / ids.length);
-            LOG.warn(msg);
-            warnings.add(msg);
-            ids = Arrays.copyOf(ids, Semantic.TEXT_SLOTS);
-        }
-        return ids;
+        return pipeline.tokenize(text, warnings);
     }
 
     private VoicePreset resolveVoice(GenerationOptions o) {
@@ -294,10 +261,6 @@ public final class Synthesizer implements AutoCloseable {
      */
     public VoicePreset voice(String name) {
         return voices.load(name);
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 40 ? s : s.substring(0, 40) + "…";
     }
 
     private void ensureOpen() {

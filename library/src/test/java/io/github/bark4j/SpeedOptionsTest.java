@@ -216,7 +216,8 @@ class SpeedOptionsTest {
     void sdpaGreedyFp64ReproducesEveryGoldenCase() throws Exception {
         try (Synthesizer sdpa = build(Precision.FP64, Attention.SDPA, Offload.PER_STAGE)) {
             for (Golden.Case c : Golden.cases()) {
-                GenerationOptions.Builder o = GenerationOptions.builder().greedy().maxSemanticSeconds(c.maxSemanticSeconds());
+                GenerationOptions.Builder o = GenerationOptions.builder().greedy().longForm(false)
+                        .maxSemanticSeconds(c.maxSemanticSeconds());
                 if (c.voice() != null) {
                     o.voice(SharedFiles.voice(c.voice()));
                 }
@@ -238,7 +239,7 @@ class SpeedOptionsTest {
         texts.add("Short one.");
         for (boolean withVoice : new boolean[] {false, true}) {
             // 1.3 s: long enough for two coarse windows and rows of different lengths (EOS may come early)
-            GenerationOptions.Builder b = GenerationOptions.builder().greedy().maxSemanticSeconds(1.3);
+            GenerationOptions.Builder b = GenerationOptions.builder().greedy().longForm(false).maxSemanticSeconds(1.3);
             if (withVoice) {
                 b.voice(SharedFiles.voice("v2/en_speaker_6"));
             }

@@ -189,7 +189,7 @@ class SynthesizerTest {
         long[] ids = synth.tokenize(text, warnings);
         assertEquals(Semantic.TEXT_SLOTS, ids.length);
         assertEquals(1, warnings.size());
-        Speech s = synth.generate(text, greedyShort());
+        Speech s = synth.generate(text, greedyShort().toBuilder().longForm(false).build());
         assertTrue(s.textTruncated());
         assertTrue(s.warnings().stream().anyMatch(w -> w.contains("256")), s.warnings().toString());
         assertTrue(s.samples().length > 0, "audio is still produced");

@@ -1,0 +1,42 @@
+package io.github.bark4j;
+
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The check every decode loop makes once per step: stop when the generating thread is interrupted or
+ * when the request it serves (a stream that was closed) has been cancelled. The request's flag is
+ * thread-confined, installed by {@link #during} around the work, so the stage loops need no extra
+ * parameter.
+ */
+final class Cancellation {
+    private static final ThreadLocal<BooleanSupplier> CANCELLED = new ThreadLocal<>();
+
+    private Cancellation() {}
+
+    /** Throws {@link GenerationCancelledException} when this thread's generation should stop. */
+    static void check() {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new GenerationCancelledException("Generation cancelled: the generating thread was interrupted");
+        }
+        BooleanSupplier cancelled = CANCELLED.get();
+        if (cancelled != null && cancelled.getAsBoolean()) {
+            throw new GenerationCancelledException("Generation cancelled: its stream was closed");
+        }
+    }
+
+    /** Runs {@code work} on this thread with {@code cancelled} as its request's cancellation flag. */
+    static <T> T during(BooleanSupplier cancelled, Supplier<T> work) {
+        BooleanSupplier outer = CANCELLED.get();
+        CANCELLED.set(cancelled);
+        try {
+            return work.get();
+        } finally {
+            if (outer == null) {
+                CANCELLED.remove();
+            } else {
+                CANCELLED.set(outer);
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+package io.github.bark4j;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * One Bark generation for a batch of texts: tokenize, semantic, coarse, fine, decode, with each
+ * stage's weights made resident as the offload mode says. Single texts, batches, long-form text and
+ * streams all come through {@link #generate}; {@link Synthesizer} only resolves options and guards
+ * the model's lifetime. Every native array of a call lives in its request manager, closed before the
+ * call returns or throws.
+ */
+final class Pipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+
+    private final BarkModel model;
+    private final Device device;
+    private final Offload offload;
+
+    Pipeline(BarkModel model, Device device, Offload offload) {
+        this.model = model;
+        this.device = device;
+        this.offload = offload;
+    }
+
+    int sampleRate() {
+        return model.config.codec().samplingRate();
+    }
+
+    /** Tokens of whitespace-normalized text, uncut (for measuring segments). */
+    int countTokens(String normalized) {
+        return model.tokenizer.encode(normalized).length;
+    }
+
+    /** Whitespace-normalized token ids, cut to 256 with a warning. */
+    long[] tokenize(String text, List<String> warnings) {
+        if (text == null) {
+            throw new InvalidInputException("text must not be null");
+        }
+        String normalized = TextTokenizer.normalizeWhitespace(text);
+        if (normalized.isEmpty()) {
+            throw new InvalidInputException("text is blank: give at least one word to speak");
+        }
+        long[] ids = model.tokenizer.encode(normalized);
+        if (ids.length == 0) {
+            throw new InvalidInputException("text has no tokens the model knows: '" + abbreviate(normalized) + "'");
+        }
+        if (ids.length > Semantic.TEXT_SLOTS) {
+            String msg = String.format("Text has %d tokens; only the first %d (%.0f%%) are spoken."
+                    + " Long-form generation (the default) speaks all of it.", ids.length, Semantic.TEXT_SLOTS,
+                    100.0 * Semantic.TEXT_SLOTS / ids.length);
+            LOG.warn(msg);
+            warnings.add(msg);
+            ids = Arrays.copyOf(ids, Semantic.TEXT_SLOTS);
+        }
+        return ids;
+    }
+
+    /**
+     * One generation per text, all texts in one batch with the same voice; row i samples from
+     * {@code seeds[i]}. Each result has one segment: its whole (normalized) text.
+     */
+    List<Speech> generate(List<String> texts, VoicePreset voice, GenerationOptions o, long[] seeds) {
+        int batch = texts.size();
+        long[][] textIds = new long[batch][];
+        List<List<String>> warnings = new ArrayList<>();
+        boolean[] truncated = new boolean[batch];
+        String[] spoken = new String[batch];
+        Sampler[] samplers = new Sampler[batch];
+        for (int b = 0; b < batch; b++) {
+            List<String> w = new ArrayList<>();
+            textIds[b] = tokenize(texts.get(b), w);
+            truncated[b] = !w.isEmpty(); // tokenize warns only when it cuts
+            warnings.add(w);
+            spoken[b] = TextTokenizer.normalizeWhitespace(texts.get(b));
+            samplers[b] = new Sampler(seeds[b]);
+        }
+        Cancellation.check();
+        try (NDManager request = model.manager().newSubManager(device); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            int[][] semantic;
+            try (Resident<Gpt> gpt = resident(model.semantic, request)) {
+                semantic = Semantic.generate(gpt.value, gpt.manager, textIds, voice, o, samplers);
+            }
+            // rows whose semantic stage ended at once have nothing to speak
+            int[] speaking = IntStream.range(0, batch).filter(b -> semantic[b].length > 0).toArray();
+            int books = model.config.fine().nCodesTotal();
+            int[][][] coarse = new int[batch][][];
+            int[][][] fine = new int[batch][][];
+            float[][] audio = new float[batch][];
+            for (int b = 0; b < batch; b++) {
+                coarse[b] = new int[Coarse.CODEBOOKS][0];
+                fine[b] = new int[books][0];
+                audio[b] = new float[0];
+                if (semantic[b].length == 0) {
+                    warnings.get(b).add("The semantic model ended the utterance at once (EOS first): no audio.");
+                }
+            }
+            if (speaking.length > 0) {
+                int[][] sem = new int[speaking.length][];
+                Sampler[] s = new Sampler[speaking.length];
+                for (int i = 0; i < speaking.length; i++) {
+                    sem[i] = semantic[speaking[i]];
+                    s[i] = samplers[speaking[i]];
+                }
+                int[][][] c;
+                try (Resident<Gpt> gpt = resident(model.coarse, request)) {
+                    c = Coarse.generate(gpt.value, gpt.manager, sem, voice, o, s);
+                }
+                int[][][] f;
+                try (Resident<Gpt> gpt = resident(model.fine, request)) {
+                    f = Fine.generate(gpt.value, gpt.manager, c, voice, o, s);
+                }
+                try (Resident<CodecDecoder> codec = residentCodec(request)) {
+                    for (int i = 0; i < speaking.length; i++) {
+                        Cancellation.check();
+                        // each row alone: the LSTM must not see another row's padding
+                        coarse[speaking[i]] = c[i];
+                        fine[speaking[i]] = f[i];
+                        audio[speaking[i]] = decode(codec.value, codec.manager, f[i]);
+                    }
+                }
+                o.progress().onProgress(Stage.DECODE, 1, 1);
+            }
+            List<Speech> out = new ArrayList<>(batch);
+            for (int b = 0; b < batch; b++) {
+                List<Speech.Segment> segments = List.of(new Speech.Segment(spoken[b], 0, audio[b].length));
+                out.add(new Speech(audio[b], sampleRate(), semantic[b], coarse[b], fine[b], warnings.get(b),
+                        truncated[b], segments));
+            }
+            return out;
+        }
+    }
+
+    /** A stage's weights made resident on the compute device for the duration of a try block. */
+    private static final class Resident<T> implements AutoCloseable {
+        final T value;
+        final NDManager manager;
+        private final boolean owned;
+
+        Resident(T value, NDManager manager, boolean owned) {
+            this.value = value;
+            this.manager = manager;
+            this.owned = owned;
+        }
+
+        @Override
+        public void close() {
+            if (owned) {
+                manager.close();
+            }
+        }
+    }
+
+    private Resident<Gpt> resident(Gpt gpt, NDManager request) {
+        if (offload == Offload.NONE) {
+            return new Resident<>(gpt, request, false);
+        }
+        NDManager stage = request.newSubManager(device);
+        return new Resident<>(new Gpt(gpt.config(), gpt.weights().copyTo(stage), gpt.attention()), stage, true);
+    }
+
+    private Resident<CodecDecoder> residentCodec(NDManager request) {
+        if (offload == Offload.NONE) {
+            return new Resident<>(model.codec, request, false);
+        }
+        NDManager stage = request.newSubManager(device);
+        return new Resident<>(model.codec.copyTo(stage), stage, true);
+    }
+
+    /** Fine codes (K, T) → audio samples, with the model's own codec. */
+    float[] decode(NDManager manager, int[][] fine) {
+        return decode(model.codec, manager, fine);
+    }
+
+    private static float[] decode(CodecDecoder codec, NDManager manager, int[][] fine) {
+        int books = fine.length;
+        int frames = fine[0].length;
+        long[] flat = new long[books * frames];
+        for (int k = 0; k < books; k++) {
+            for (int t = 0; t < frames; t++) {
+                flat[k * frames + t] = fine[k][t];
+            }
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray audio = codec.decode(Tensors.ids(manager, flat, 1, books, frames));
+            double[] values = Tensors.toDoubles(audio);
+            float[] out = new float[values.length];
+            for (int i = 0; i < values.length; i++) {
+                out[i] = (float) values[i];
+            }
+            return out;
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 40) + "…";
+    }
+}
