@@ -74,8 +74,12 @@ public final class ServerMain implements Callable<Integer> {
     @Option(names = "--max-input-chars", defaultValue = "4096", description = "longest input (default ${DEFAULT-VALUE})")
     int maxInputChars;
 
-    @Option(names = "--max-seconds", paramLabel = "S", description = "cap on each utterance's length in seconds")
+    @Option(names = "--max-seconds", paramLabel = "S", description = "cap on each segment's length in seconds")
     Double maxSeconds;
+
+    @Option(names = "--segment-tokens", paramLabel = "N",
+            description = "most text tokens per long-form segment (default: the library's, 48)")
+    int segmentTokens;
 
     @Option(names = "--shutdown-seconds", defaultValue = "20",
             description = "on SIGTERM, how long running work may take before it is cancelled (default ${DEFAULT-VALUE})")
@@ -104,7 +108,7 @@ public final class ServerMain implements Callable<Integer> {
         String modelId = source.model != null ? source.model
                 : source.modelDir.toAbsolutePath().normalize().getFileName().toString();
         ServerSettings settings = new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMs, maxQueue,
-                maxInputChars, 64 * 1024, maxSeconds == null ? Double.POSITIVE_INFINITY : maxSeconds,
+                maxInputChars, 64 * 1024, maxSeconds == null ? Double.POSITIVE_INFINITY : maxSeconds, segmentTokens,
                 Duration.ofSeconds(shutdownSeconds), io.github.bark4j.ProgressListener.NONE);
         Synthesizer.Builder builder = Synthesizer.builder().precision(precision).attention(attention).offload(offload);
         if (device != null) {

@@ -39,8 +39,13 @@ final class ServerMetrics {
                 .tag("route", route).tag("status", Integer.toString(status)).register(registry).increment();
     }
 
-    void batch(int size, double wallSeconds, double audio) {
+    /** A batch starts running (counted before any of its answers goes out). */
+    void batchStarted(int size) {
         batchSize.record(size);
+    }
+
+    /** A batch finished: its wall time and the seconds of audio it made. */
+    void batchFinished(double wallSeconds, double audio) {
         generationSeconds.increment(wallSeconds);
         audioSeconds.increment(audio);
         if (audio > 0) {

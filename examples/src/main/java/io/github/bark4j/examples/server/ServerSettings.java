@@ -10,11 +10,12 @@ import java.time.Duration;
  *
  * @param modelId the id under which {@code /v1/models} lists the model
  * @param voicesDir extra {@code .npz} presets, or null
- * @param maxSeconds cap on each utterance's length in seconds (infinity: the model's own limit)
+ * @param maxSeconds cap on each segment's length in seconds (infinity: the model's own limit)
+ * @param segmentTokens the most text tokens per long-form segment (0: the library's default)
  * @param progressHook told of every generation step on the generating thread (tests use it)
  */
 record ServerSettings(String host, int port, String modelId, Path voicesDir, int maxBatch, long batchWindowMillis,
-        int maxQueue, int maxInputChars, int maxBodyBytes, double maxSeconds, Duration shutdownGrace,
+        int maxQueue, int maxInputChars, int maxBodyBytes, double maxSeconds, int segmentTokens, Duration shutdownGrace,
         ProgressListener progressHook) {
 
     ServerSettings {
@@ -25,31 +26,36 @@ record ServerSettings(String host, int port, String modelId, Path voicesDir, int
 
     static ServerSettings defaults(String modelId) {
         return new ServerSettings("127.0.0.1", 8000, modelId, null, 8, 25, 64, 4096, 64 * 1024,
-                Double.POSITIVE_INFINITY, Duration.ofSeconds(20), ProgressListener.NONE);
+                Double.POSITIVE_INFINITY, 0, Duration.ofSeconds(20), ProgressListener.NONE);
     }
 
     ServerSettings withPort(int p) {
         return new ServerSettings(host, p, modelId, voicesDir, maxBatch, batchWindowMillis, maxQueue, maxInputChars,
-                maxBodyBytes, maxSeconds, shutdownGrace, progressHook);
+                maxBodyBytes, maxSeconds, segmentTokens, shutdownGrace, progressHook);
     }
 
     ServerSettings withVoices(Path dir) {
         return new ServerSettings(host, port, modelId, dir, maxBatch, batchWindowMillis, maxQueue, maxInputChars,
-                maxBodyBytes, maxSeconds, shutdownGrace, progressHook);
+                maxBodyBytes, maxSeconds, segmentTokens, shutdownGrace, progressHook);
     }
 
     ServerSettings withBatching(int batch, long windowMillis, int queue) {
         return new ServerSettings(host, port, modelId, voicesDir, batch, windowMillis, queue, maxInputChars,
-                maxBodyBytes, maxSeconds, shutdownGrace, progressHook);
+                maxBodyBytes, maxSeconds, segmentTokens, shutdownGrace, progressHook);
     }
 
     ServerSettings withMaxSeconds(double seconds) {
         return new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMillis, maxQueue, maxInputChars,
-                maxBodyBytes, seconds, shutdownGrace, progressHook);
+                maxBodyBytes, seconds, segmentTokens, shutdownGrace, progressHook);
+    }
+
+    ServerSettings withSegmentTokens(int tokens) {
+        return new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMillis, maxQueue, maxInputChars,
+                maxBodyBytes, maxSeconds, tokens, shutdownGrace, progressHook);
     }
 
     ServerSettings withProgressHook(ProgressListener hook) {
         return new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMillis, maxQueue, maxInputChars,
-                maxBodyBytes, maxSeconds, shutdownGrace, hook);
+                maxBodyBytes, maxSeconds, segmentTokens, shutdownGrace, hook);
     }
 }

@@ -27,6 +27,7 @@ final class SpeechJob {
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private volatile boolean cancelled;
     private volatile boolean finished;
+    private Runnable onCancel;
 
     /**
      * @param batchKey jobs with equal keys may run in one batch: everything in the options but the
@@ -83,7 +84,26 @@ final class SpeechJob {
 
     /** Asks the engine to stop working on this job; its remaining audio is dropped. */
     void cancel() {
-        cancelled = true;
+        Runnable r;
+        synchronized (this) {
+            cancelled = true;
+            r = onCancel;
+            onCancel = null;
+        }
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /** What {@link #cancel} should also do while the job runs (such as closing its stream); null clears it. */
+    void onCancel(Runnable action) {
+        synchronized (this) {
+            if (!cancelled || action == null) {
+                onCancel = action;
+                return;
+            }
+        }
+        action.run(); // cancelled already
     }
 
     boolean cancelled() {

@@ -261,7 +261,7 @@ public final class SpeechServer implements AutoCloseable {
     }
 
     private SpeechJob newJob(SpeechRequest r) {
-        GenerationOptions.Builder g = GenerationOptions.builder();
+        GenerationOptions.Builder g = GenerationOptions.builder().maxBatch(settings.maxBatch());
         if (r.greedy()) {
             g.greedy();
         }
@@ -274,13 +274,28 @@ public final class SpeechServer implements AutoCloseable {
         if (Double.isFinite(settings.maxSeconds())) {
             g.maxSemanticSeconds(settings.maxSeconds());
         }
+        if (settings.segmentTokens() > 0) {
+            g.maxSegmentTokens(settings.segmentTokens());
+        }
         if (r.voice() != null) {
             r.voice().applyTo(g);
         }
-        // a seeded sampling request runs alone: in a batch, row i samples with seed + i
-        Object key = List.of(r.greedy(), r.temperature() == null ? "default" : r.temperature(),
-                r.voice() == null ? "" : r.voice().name(), r.greedy() || r.seed() == null ? "" : new Object());
-        return new SpeechJob(r.input(), g.build(), key);
+        GenerationOptions options = g.build();
+        // Jobs with equal keys may share a batch. A seeded sampling request runs alone (a batch gives
+        // row i the seed + i), and so does text that may need more than one segment: alone, it is
+        // streamed segment by segment. Either way the audio is the same; only the schedule differs.
+        boolean alone = (!r.greedy() && r.seed() != null) || mayNeedSegments(r.input(), options);
+        Object key = alone ? new Object() : List.of(r.greedy(), r.temperature() == null ? "default" : r.temperature(),
+                r.voice() == null ? "" : r.voice().name());
+        return new SpeechJob(r.input(), options, key);
+    }
+
+    /**
+     * Whether text may be spoken in more than one long-form segment: a cheap bound without the
+     * tokenizer (Bark's tokenizer makes about one token per 3-5 characters of prose).
+     */
+    private static boolean mayNeedSegments(String text, GenerationOptions options) {
+        return text.strip().length() > 3 * options.maxSegmentTokens();
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.github.bark4j.examples.server;
 
 import io.github.bark4j.BarkException;
+import io.github.bark4j.GenerationCancelledException;
 import io.github.bark4j.GenerationOptions;
 import io.github.bark4j.InvalidInputException;
 import io.github.bark4j.InvalidVoiceException;
@@ -13,9 +14,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.stream.Stream;
 
-/** The {@link SpeechEngine} on a {@link Synthesizer}: batches go through its batched path. */
+/**
+ * The {@link SpeechEngine} on a {@link Synthesizer}. A lone job is streamed
+ * ({@link Synthesizer#stream}): each segment's audio goes to the client as soon as it is decoded,
+ * with the long-form pause between segments, so the bytes equal {@code generate}'s; closing the
+ * stream when the client leaves stops the generation within one decode step. A batch of several
+ * jobs (short texts; see {@link SpeechServer}) goes through the batched path, whose greedy results
+ * equal the single ones.
+ */
 final class SynthesizerEngine implements SpeechEngine {
     private static final Logger LOG = LoggerFactory.getLogger(SynthesizerEngine.class);
 
@@ -38,18 +48,51 @@ final class SynthesizerEngine implements SpeechEngine {
 
     @Override
     public void run(List<SpeechJob> batch) {
+        metrics.batchStarted(batch.size());
         long start = System.nanoTime();
         double audio = 0;
         try {
-            audio = generate(batch);
+            audio = batch.size() == 1 ? stream(batch.get(0)) : generate(batch);
         } finally {
-            metrics.batch(batch.size(), (System.nanoTime() - start) / 1e9, audio);
+            metrics.batchFinished((System.nanoTime() - start) / 1e9, audio);
         }
     }
 
-    /** Runs the batch and answers every job; returns the seconds of audio made. */
+    /** Streams one job segment by segment; returns the seconds of speech made. */
+    private double stream(SpeechJob job) {
+        GenerationOptions options = job.options().toBuilder().progress(listener(List.of(job))).build();
+        int pause = (int) Math.round(options.pauseSeconds() * synth.sampleRate());
+        double audio = 0;
+        try (Stream<Speech> segments = synth.stream(job.text(), options)) {
+            job.onCancel(segments::close);
+            Iterator<Speech> it = segments.iterator();
+            for (int i = 0; it.hasNext(); i++) {
+                Speech s = it.next();
+                if (i > 0 && pause > 0) {
+                    job.segment(new float[pause]); // the silence generate() puts between segments
+                }
+                job.segment(s.samples());
+                audio += s.durationSeconds();
+            }
+            job.done();
+        } catch (GenerationCancelledException | Abandoned e) {
+            job.fail(ApiError.unavailable("The request was cancelled.", "cancelled"));
+        } catch (InvalidInputException | InvalidVoiceException e) {
+            String param = e instanceof InvalidVoiceException ? "voice" : "input";
+            job.fail(ApiError.badRequest(e.getMessage(), param, "invalid_" + param));
+        } catch (BarkException | IllegalStateException e) {
+            LOG.error("generation failed", e);
+            job.fail(ApiError.internal("Speech generation failed on the server."));
+        } finally {
+            job.onCancel(null);
+        }
+        return audio;
+    }
+
+    /** Runs a batch through the batched path and answers every job; returns the seconds of audio made. */
     private double generate(List<SpeechJob> batch) {
-        GenerationOptions options = batch.get(0).options().toBuilder().progress(listener(batch)).build();
+        GenerationOptions options = batch.get(0).options().toBuilder().progress(listener(batch))
+                .maxBatch(Math.max(batch.size(), batch.get(0).options().maxBatch())).build();
         List<String> texts = new ArrayList<>(batch.size());
         batch.forEach(j -> texts.add(j.text()));
         try {
@@ -62,21 +105,16 @@ final class SynthesizerEngine implements SpeechEngine {
                 batch.get(i).done();
             }
             return audio;
-        } catch (Abandoned e) {
+        } catch (GenerationCancelledException | Abandoned e) {
             batch.forEach(j -> j.fail(ApiError.unavailable("The request was cancelled.", "cancelled")));
             return 0;
         } catch (InvalidInputException | InvalidVoiceException e) {
-            if (batch.size() > 1) {
-                // one bad text fails the whole batch: give each job its own answer
-                double audio = 0;
-                for (SpeechJob j : batch) {
-                    audio += generate(List.of(j));
-                }
-                return audio;
+            // one bad text fails the whole batch: give each job its own answer
+            double audio = 0;
+            for (SpeechJob j : batch) {
+                audio += stream(j);
             }
-            String param = e instanceof InvalidVoiceException ? "voice" : "input";
-            batch.get(0).fail(ApiError.badRequest(e.getMessage(), param, "invalid_" + param));
-            return 0;
+            return audio;
         } catch (BarkException | IllegalStateException e) {
             LOG.error("generation failed", e);
             batch.forEach(j -> j.fail(ApiError.internal("Speech generation failed on the server.")));
@@ -85,10 +123,18 @@ final class SynthesizerEngine implements SpeechEngine {
     }
 
     private ProgressListener listener(List<SpeechJob> batch) {
-        return (Stage stage, int done, int total) -> {
-            hook.onProgress(stage, done, total);
-            if (batch.stream().allMatch(SpeechJob::cancelled)) {
-                throw new Abandoned();
+        return new ProgressListener() {
+            @Override
+            public void onProgress(Stage stage, int done, int total) {
+                hook.onProgress(stage, done, total);
+                if (batch.stream().allMatch(SpeechJob::cancelled)) {
+                    throw new Abandoned();
+                }
+            }
+
+            @Override
+            public void onSegment(int done, int total) {
+                hook.onSegment(done, total);
             }
         };
     }

@@ -279,7 +279,7 @@ class SpeechServerTest {
         assertEquals("ok", health.get("status").getAsString());
         assertEquals("tiny-bark", health.get("model").getAsString());
         assertEquals("cpu()", health.get("device").getAsString());
-        assertEquals("fp32", health.get("precision").getAsString());
+        assertEquals("fp64", health.get("precision").getAsString());
         assertEquals(0, health.get("queue_depth").getAsInt());
         JsonObject models = json(get(server, "/v1/models").body());
         assertEquals("list", models.get("object").getAsString());
