@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.bark4j.ProgressListener;
+import io.github.bark4j.Stage;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,12 +39,26 @@ class BrowserPageTest {
     private static final String CHROMIUM = "/usr/bin/chromium";
     private static SpeechServer server;
     private static WebDriver driver;
+    private static volatile long lastSegmentAt;
 
     @BeforeAll
     static void start() throws Exception {
         assertTrue(Files.isExecutable(Path.of(CHROMEDRIVER)) && Files.isExecutable(Path.of(CHROMIUM)),
                 "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run does)");
-        server = ServerTestSupport.startReady(ServerTestSupport.settings().withMaxSeconds(1.0));
+        // short segments, so the sentence below streams in several pieces
+        server = ServerTestSupport.startReady(ServerTestSupport.settings().withMaxSeconds(0.3).withSegmentTokens(12)
+                .withProgressHook(new ProgressListener() {
+                    @Override
+                    public void onProgress(Stage stage, int done, int total) {
+                    }
+
+                    @Override
+                    public void onSegment(int done, int total) {
+                        if (done == total) {
+                            lastSegmentAt = System.currentTimeMillis();
+                        }
+                    }
+                }));
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM);
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
@@ -69,7 +86,8 @@ class BrowserPageTest {
         Select voice = new Select(driver.findElement(By.id("voice")));
         voice.selectByValue("v2/en_speaker_6");
         driver.findElement(By.id("seed")).sendKeys("7");
-        driver.findElement(By.id("text")).sendKeys("Hello from a real browser. Bark is speaking on the JVM.");
+        driver.findElement(By.id("text")).sendKeys("Hello from a real browser. Bark is speaking on the JVM."
+                + " The audio plays while the rest is generated.");
         driver.findElement(By.id("speak")).click();
 
         JavascriptExecutor js = (JavascriptExecutor) driver;
@@ -82,6 +100,9 @@ class BrowserPageTest {
         long bytes = ((Number) js.executeScript("return window.bark4j.bytes")).longValue();
         assertTrue(bytes > 0, "audio arrived: " + bytes + " bytes");
         assertNotNull(js.executeScript("return window.bark4j.firstAudioMs"), "Web Audio started playing the stream");
+        long firstAudioAt = ((Number) js.executeScript("return window.bark4j.firstAudioAt")).longValue();
+        assertTrue(firstAudioAt < lastSegmentAt, "the page played audio before the server had generated the last"
+                + " segment (one machine, one wall clock): " + firstAudioAt + " vs " + lastSegmentAt);
 
         // the audio element holds the whole clip and plays it without error
         @SuppressWarnings("unchecked")

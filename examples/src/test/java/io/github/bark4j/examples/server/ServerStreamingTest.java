@@ -72,12 +72,12 @@ class ServerStreamingTest {
         Probe probe = new Probe();
         byte[] expected;
         try (Synthesizer reference = ServerTestSupport.loadFixture()) {
-            Speech speech = reference.generate(TEXT, GenerationOptions.builder().greedy().maxSemanticSeconds(0.5)
+            Speech speech = reference.generate(TEXT, GenerationOptions.builder().greedy().maxSemanticSeconds(0.3)
                     .maxSegmentTokens(SEGMENT_TOKENS).build());
             assertTrue(speech.segments().size() >= 3, "several segments: " + speech.segments());
             expected = AudioFormat.pcm16(speech.samples());
         }
-        SpeechServer server = ServerTestSupport.startReady(ServerTestSupport.settings().withSegmentTokens(SEGMENT_TOKENS)
+        SpeechServer server = ServerTestSupport.startReady(ServerTestSupport.settings().withMaxSeconds(0.3).withSegmentTokens(SEGMENT_TOKENS)
                 .withProgressHook(probe));
         try {
             probe.armed = true;
