@@ -105,11 +105,19 @@ public final class ServerMain implements Callable<Integer> {
             throw new CommandLine.ParameterException(new CommandLine(this), "--model-dir " + source.modelDir
                     + " is not a folder");
         }
+        if (voicesDir != null && !Files.isDirectory(voicesDir)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--voices " + voicesDir + " is not a folder");
+        }
         String modelId = source.model != null ? source.model
                 : source.modelDir.toAbsolutePath().normalize().getFileName().toString();
-        ServerSettings settings = new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMs, maxQueue,
-                maxInputChars, 64 * 1024, maxSeconds == null ? Double.POSITIVE_INFINITY : maxSeconds, segmentTokens,
-                Duration.ofSeconds(shutdownSeconds), io.github.bark4j.ProgressListener.NONE);
+        ServerSettings settings;
+        try {
+            settings = new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMs, maxQueue,
+                    maxInputChars, 64 * 1024, maxSeconds == null ? Double.POSITIVE_INFINITY : maxSeconds, segmentTokens,
+                    Duration.ofSeconds(shutdownSeconds), io.github.bark4j.ProgressListener.NONE);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+        }
         Synthesizer.Builder builder = Synthesizer.builder().precision(precision).attention(attention).offload(offload);
         if (device != null) {
             builder.device(device);

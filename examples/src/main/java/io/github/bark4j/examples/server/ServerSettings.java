@@ -22,6 +22,9 @@ record ServerSettings(String host, int port, String modelId, Path voicesDir, int
         if (maxBatch < 1 || maxQueue < 1 || batchWindowMillis < 0 || maxInputChars < 1 || maxBodyBytes < 1) {
             throw new IllegalArgumentException("batch, queue and size limits must be positive");
         }
+        if (!(maxSeconds > 0) || segmentTokens < 0 || segmentTokens > 256) {
+            throw new IllegalArgumentException("max seconds must be positive and segment tokens in 1..256");
+        }
     }
 
     static ServerSettings defaults(String modelId) {

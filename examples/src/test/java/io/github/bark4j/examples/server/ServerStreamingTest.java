@@ -37,21 +37,39 @@ class ServerStreamingTest {
      * that did not stream would stall here), and notes when the last segment is done.
      */
     private static final class Probe implements ProgressListener {
-        final CountDownLatch clientHasBytes = new CountDownLatch(1);
+        volatile CountDownLatch clientHasBytes = new CountDownLatch(1);
         final AtomicBoolean heldForClient = new AtomicBoolean();
         final AtomicInteger segmentsDone = new AtomicInteger();
         final AtomicInteger segmentsTotal = new AtomicInteger();
+        final AtomicInteger stepsAfterHold = new AtomicInteger();
         final AtomicLong lastSegmentAt = new AtomicLong();
+        volatile long holdAfterMillis;
         volatile boolean armed;
+
+        void rearm(long holdAfter) {
+            clientHasBytes = new CountDownLatch(1);
+            heldForClient.set(false);
+            segmentsDone.set(0);
+            segmentsTotal.set(0);
+            stepsAfterHold.set(0);
+            holdAfterMillis = holdAfter;
+            armed = true;
+        }
 
         @Override
         public void onProgress(Stage stage, int done, int total) {
-            if (armed && segmentsDone.get() == 1 && !heldForClient.get()) {
-                try {
-                    heldForClient.set(clientHasBytes.await(60, TimeUnit.SECONDS));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            if (!armed || segmentsDone.get() != 1) {
+                return;
+            }
+            if (heldForClient.get()) {
+                stepsAfterHold.incrementAndGet();
+                return;
+            }
+            try {
+                heldForClient.set(clientHasBytes.await(60, TimeUnit.SECONDS));
+                Thread.sleep(holdAfterMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
 
@@ -64,6 +82,23 @@ class ServerStreamingTest {
                     lastSegmentAt.set(System.nanoTime());
                 }
             }
+        }
+    }
+
+    private static double cancelledCount(SpeechServer server) throws Exception {
+        for (String line : ServerTestSupport.get(server, "/metrics").body().split("\n")) {
+            if (line.startsWith("bark4j_requests_cancelled_total ")) {
+                return Double.parseDouble(line.substring(line.indexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no cancelled counter");
+    }
+
+    private static void waitForIdle(SpeechServer server) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (ServerTestSupport.json(ServerTestSupport.get(server, "/healthcheck").body()).get("running").getAsInt() > 0) {
+            assertTrue(System.nanoTime() < deadline, "the cancelled stream ended");
+            Thread.sleep(50);
         }
     }
 
@@ -80,7 +115,7 @@ class ServerStreamingTest {
         SpeechServer server = ServerTestSupport.startReady(ServerTestSupport.settings().withMaxSeconds(0.3).withSegmentTokens(SEGMENT_TOKENS)
                 .withProgressHook(probe));
         try {
-            probe.armed = true;
+            probe.rearm(0);
             HttpRequest request = HttpRequest.newBuilder(ServerTestSupport.uri(server, "/v1/audio/speech"))
                     .timeout(Duration.ofMinutes(3)).POST(HttpRequest.BodyPublishers.ofString(
                             "{\"model\":\"tts-1\",\"input\":\"" + TEXT + "\",\"greedy\":true}")).build();
@@ -111,6 +146,25 @@ class ServerStreamingTest {
             assertEquals(200, buffered.statusCode());
             assertEquals(String.valueOf(expected.length), buffered.headers().firstValue("Content-Length").orElseThrow());
             assertArrayEquals(expected, buffered.body(), "the buffered answer has the same bytes");
+
+            // a client that leaves after the first bytes: the rest of its segments are never generated
+            probe.rearm(500);
+            double cancelledBefore = cancelledCount(server);
+            HttpResponse<InputStream> leaving = ServerTestSupport.HTTP.send(request,
+                    HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream in = leaving.body()) {
+                assertEquals(46, in.readNBytes(46).length);
+            } // closing the body before its end closes the connection
+            probe.clientHasBytes.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (cancelledCount(server) == cancelledBefore && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(cancelledBefore + 1, cancelledCount(server), "the server saw the client leave");
+            waitForIdle(server);
+            assertEquals(1, probe.segmentsDone.get(), "no segment after the first was finished");
+            assertTrue(probe.stepsAfterHold.get() <= 1, "stopped within a step: " + probe.stepsAfterHold.get());
+            probe.armed = false;
         } finally {
             server.close();
         }
