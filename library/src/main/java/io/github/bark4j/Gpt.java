@@ -115,7 +115,7 @@ final class Gpt {
             throw new IllegalArgumentException("Sequence of " + (past + t) + " positions exceeds block size "
                     + config.blockSize());
         }
-        NDArray x = toResidual(inputEmbeds).add(positions(past, t));
+        NDArray x = toResidual(inputEmbeds).add(positions(inputEmbeds.getManager(), past, t));
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(x, weights.layers().get(i), cache, i, past);
         }
@@ -154,7 +154,7 @@ final class Gpt {
             NDArray e = toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(i)));
             x = x == null ? e : x.add(e);
         }
-        x = x.add(positions(0, t));
+        x = x.add(positions(codes.getManager(), 0, t));
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(x, weights.layers().get(i), null, i, 0);
         }
@@ -167,8 +167,13 @@ final class Gpt {
         return linear(x, weights.heads().get(head), null);
     }
 
-    private NDArray positions(int start, int length) {
-        return toResidual(weights.positionEmbedding().get(new NDIndex("{}:{}", start, start + length)));
+    /**
+     * Rows start..start+length-1 of the position table, owned by the caller's {@code manager}: a slice
+     * owned by the weights' manager would be attached to (and detached from) the model's one shared
+     * manager, whose attach is synchronized, on every step of every concurrent call.
+     */
+    private NDArray positions(NDManager manager, int start, int length) {
+        return toResidual(weights.positionEmbedding().get(manager, new NDIndex("{}:{}", start, start + length)));
     }
 
     private NDArray block(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {

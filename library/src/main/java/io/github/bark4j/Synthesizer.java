@@ -3,6 +3,7 @@ package io.github.bark4j;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Spliterator;
 import java.util.Spliterators;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
@@ -22,7 +24,23 @@ import java.util.stream.StreamSupport;
 
 /**
  * Bark text-to-speech: text → semantic tokens → coarse codes → fine codes → 24 kHz audio. Load once,
- * generate many times; {@link #close()} releases all native memory. Calls may run concurrently.
+ * generate many times; {@link #close()} releases all native memory.
+ *
+ * <p><b>Threads.</b> A synthesizer is thread-safe: any number of threads may call {@code generate},
+ * {@link #voice(String)} and the getters at once, and each call gives exactly what it would give alone
+ * (its own seed, sampler, KV cache and scratch memory; the weights are shared and only read). No lock
+ * is taken per decode step. All calls share libtorch's intra-op thread pool (sized by
+ * {@code -Dai.djl.pytorch.num_threads}), so concurrent calls divide the cores rather than multiply
+ * them: concurrency raises throughput only while one call leaves cores idle.
+ *
+ * <p><b>Closing.</b> {@link #close()} lets calls in flight stop at their next step (they throw
+ * {@link SynthesizerClosedException}), waits for them at most {@link #CLOSE_WAIT_SECONDS} seconds, then
+ * releases the native memory; a call that is still inside a native operation past that bound releases
+ * it when it returns. Calls made after {@code close()} throw {@link SynthesizerClosedException}.
+ *
+ * <p><b>Errors.</b> Everything a call throws is a {@link BarkException} (engine failures, including a
+ * device out of memory, arrive as {@link GenerationException}), except {@link NullPointerException}
+ * for a null argument and {@link IllegalArgumentException} for option values out of range.
  *
  * <pre>{@code
  * try (Synthesizer synth = Synthesizer.builder().modelDir(path).build()) {
@@ -41,8 +59,13 @@ public final class Synthesizer implements AutoCloseable {
     private final Device device;
     private final Voices voices;
     private final Pipeline pipeline;
+    /** Readers: calls in flight; the writer: the release of the model's memory. */
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private boolean closed;
+    private volatile boolean closed;
+    private boolean released;
+
+    /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
+    public static final long CLOSE_WAIT_SECONDS = 30;
 
     private Synthesizer(BarkModel model, Precision precision, Attention attention, boolean nativeStep, Offload offload,
             Device device, Voices voices) {
@@ -128,11 +151,32 @@ public final class Synthesizer implements AutoCloseable {
     public List<Speech> generate(List<String> texts, GenerationOptions options) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(options, "options");
+        long seed = seedOf(options);
+        long[] seeds = new long[texts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = seed + i;
+        }
+        return generate(texts, seeds, options);
+    }
+
+    /**
+     * Speaks several texts with a seed per text (same options and voice for all): text i is spoken as
+     * {@link #generate(String, GenerationOptions)} would speak it with seed {@code seeds[i]}, batched as
+     * {@link #generate(List, GenerationOptions)} does, so texts of different requests can share a
+     * batch. The seed of {@code options} is ignored.
+     */
+    public List<Speech> generate(List<String> texts, long[] seeds, GenerationOptions options) {
+        Objects.requireNonNull(texts, "texts");
+        Objects.requireNonNull(seeds, "seeds");
+        Objects.requireNonNull(options, "options");
         if (texts.isEmpty()) {
             throw new InvalidInputException("texts must not be empty");
         }
+        if (seeds.length != texts.size()) {
+            throw new InvalidInputException("one seed per text: " + texts.size() + " texts, " + seeds.length
+                    + " seeds");
+        }
         VoicePreset voice = resolveVoice(options);
-        long seed = seedOf(options);
         return whileOpen(() -> {
             int n = texts.size();
             List<List<String>> segments = new ArrayList<>(n);
@@ -147,19 +191,19 @@ public final class Synthesizer implements AutoCloseable {
             for (int from = 0; from < single.size(); from += options.maxBatch()) {
                 List<Integer> rows = single.subList(from, Math.min(single.size(), from + options.maxBatch()));
                 List<String> batch = new ArrayList<>();
-                long[] seeds = new long[rows.size()];
+                long[] batchSeeds = new long[rows.size()];
                 for (int r = 0; r < rows.size(); r++) {
                     batch.add(segments.get(rows.get(r)).get(0));
-                    seeds[r] = seed + rows.get(r);
+                    batchSeeds[r] = seeds[rows.get(r)];
                 }
-                List<Speech> done = pipeline.generate(batch, voice, options, seeds);
+                List<Speech> done = pipeline.generate(batch, voice, options, batchSeeds);
                 for (int r = 0; r < rows.size(); r++) {
                     out[rows.get(r)] = done.get(r);
                 }
             }
             for (int i = 0; i < n; i++) {
                 if (out[i] == null) {
-                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seed + i, false, batchRunner(options)),
+                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seeds[i], false, batchRunner(options)),
                             options);
                 }
             }
@@ -227,12 +271,35 @@ public final class Synthesizer implements AutoCloseable {
     /** Runs {@code work} while the model is open and cannot be closed (the tokenizer is native too). */
     private <T> T whileOpen(Supplier<T> work) {
         lifecycle.readLock().lock();
+        // libtorch's grad mode is per thread and DJL turns it off only on the thread that started the
+        // engine; left on, other threads take other kernels (e.g. the LSTM's) and differ in the last bits
+        boolean grad = JniUtils.isGradMode();
         try {
+            if (grad) {
+                JniUtils.setGradMode(false);
+            }
             ensureOpen();
-            return work.get();
+            // calls in flight stop within one decode step once close() begins
+            return Cancellation.during(() -> closed, work);
+        } catch (RuntimeException e) {
+            throw closed ? closedDuringCall(e) : Failures.duringGeneration(e, device.toString());
         } finally {
+            if (grad) {
+                JniUtils.setGradMode(true);
+            }
             lifecycle.readLock().unlock();
+            releaseIfClosed();
         }
+    }
+
+    private static BarkException closedDuringCall(RuntimeException e) {
+        if (e instanceof SynthesizerClosedException sce) {
+            return sce;
+        }
+        SynthesizerClosedException c = new SynthesizerClosedException("This Synthesizer was closed during the"
+                + " call; build a new one");
+        c.addSuppressed(e);
+        return c;
     }
 
     /** Fine codes (K, T) → audio samples. */
@@ -272,7 +339,7 @@ public final class Synthesizer implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("This Synthesizer is closed");
+            throw new SynthesizerClosedException("This Synthesizer is closed; build a new one");
         }
     }
 
@@ -280,17 +347,50 @@ public final class Synthesizer implements AutoCloseable {
         return model;
     }
 
-    /** Releases the model's native memory; waits for running generations to finish. Idempotent. */
+    /**
+     * Releases the model's native memory. Calls in flight stop at their next step with
+     * {@link SynthesizerClosedException}; this waits for them at most {@link #CLOSE_WAIT_SECONDS}
+     * seconds, and if one is still inside a native operation by then, that call releases the memory
+     * when it returns. Idempotent; never waits longer than the bound.
+     */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
+        closed = true;
+        boolean locked;
         try {
-            if (!closed) {
-                closed = true;
-                model.close();
-            }
+            locked = lifecycle.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            locked = false;
+        }
+        if (!locked) {
+            LOG.warn("Synthesizer.close(): calls still running after {} s; the last one releases the model",
+                    CLOSE_WAIT_SECONDS);
+            return;
+        }
+        try {
+            release();
         } finally {
             lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** After a call leaves: releases the model if close() gave up waiting for it. */
+    private void releaseIfClosed() {
+        if (closed && lifecycle.writeLock().tryLock()) {
+            try {
+                release();
+            } finally {
+                lifecycle.writeLock().unlock();
+            }
+        }
+    }
+
+    /** Called with the write lock held. */
+    private void release() {
+        if (!released) {
+            released = true;
+            model.close();
         }
     }
 
@@ -411,15 +511,26 @@ public final class Synthesizer implements AutoCloseable {
                     HubOptions.extendOfflineToDjl(System::getenv);
                 }
             }
-            Engine engine = Engine.getEngine("PyTorch");
+            Engine engine;
+            try {
+                engine = Engine.getEngine("PyTorch");
+            } catch (RuntimeException e) {
+                throw new ModelLoadException("DJL's PyTorch engine is unavailable (" + e.getMessage() + "): add"
+                        + " ai.djl.pytorch:pytorch-native-cpu (or a GPU build) and pytorch-jni to the classpath", e);
+            }
             Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
             SpeedChoice choice = SpeedChoice.resolve(precision, attention, nativeStep, offload,
                     NativeOps.isAvailable(), NativeOps.unavailableReason(), dev.isGpu());
             choice.notes().forEach(LOG::warn);
             AttentionKernel kernel = choice.attention() == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
             Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
-            BarkModel model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(),
-                    choice.nativeStep());
+            BarkModel model;
+            try {
+                model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(),
+                        choice.nativeStep());
+            } catch (RuntimeException e) {
+                throw Failures.duringLoad(e, dir);
+            }
             LOG.debug("Loaded Bark model from {} ({}, {}, native step {}, {}, offload {})", dir, choice.precision(),
                     choice.attention(), choice.nativeStep(), dev, offload);
             return new Synthesizer(model, choice.precision(), choice.attention(), choice.nativeStep(), offload, dev,
