@@ -61,9 +61,7 @@ struct GptPlan {
   const void* head;
   std::vector<GptLayer> layer;
   std::vector<void*> owned;  // bf16 copies made at creation
-  // scratch, grown to the largest batch seen, then reused: nothing is allocated per step
-  std::vector<double> scratch;
-  std::vector<void*> kv;
+  // Read-only once made: steps of concurrent generations share it, so their scratch is per thread.
 
   ~GptPlan() {
     for (void* p : owned) {
@@ -112,7 +110,7 @@ inline void linear_any<double>(const GptPlan& p, const double* x, int rows, int 
 
 // One decode step. kv[2 * l] / kv[2 * l + 1]: layer l's keys / values (rows, heads, capacity, hd).
 template <typename T>
-inline void gpt_step(GptPlan& p, const long long* ids, int rows, int pos, T* const* kv, int capacity, int from,
+inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, T* const* kv, int capacity, int from,
                      int to, double* logits, int* argmax) {
   const int H = p.hidden;
   const int heads = p.heads;
@@ -120,10 +118,13 @@ inline void gpt_step(GptPlan& p, const long long* ids, int rows, int pos, T* con
   const int64_t n = static_cast<int64_t>(rows) * H;
   // x (n), h (n), qkv (3n), att (n), mlp (4n), tmp (n), out (rows * (to - from))
   size_t need = static_cast<size_t>(11 * n + static_cast<int64_t>(rows) * (to - from));
-  if (p.scratch.size() * sizeof(double) < need * sizeof(T)) {
-    p.scratch.resize((need * sizeof(T) + sizeof(double) - 1) / sizeof(double));
+  // the calling thread's scratch, grown to the largest step it has run, then reused: nothing is
+  // allocated per step, and concurrent generations on one model do not wait for each other
+  thread_local std::vector<double> scratch;
+  if (scratch.size() * sizeof(double) < need * sizeof(T)) {
+    scratch.resize((need * sizeof(T) + sizeof(double) - 1) / sizeof(double));
   }
-  T* x = reinterpret_cast<T*>(p.scratch.data());
+  T* x = reinterpret_cast<T*>(scratch.data());
   T* h = x + n;
   T* qkv = h + n;
   T* att = qkv + 3 * n;
@@ -283,7 +284,7 @@ inline void bark4j_gpt_free(long long plan) { delete reinterpret_cast<bark4j::Gp
 inline void bark4j_gpt_step(long long plan, const long long* ids, int rows, int pos, const long long* kvHandles,
                             int capacity, int from, int to, double* logits, int* argmax) {
   using namespace bark4j;
-  GptPlan& p = *reinterpret_cast<GptPlan*>(plan);
+  const GptPlan& p = *reinterpret_cast<const GptPlan*>(plan);
   if (rows < 1 || pos < 0 || pos >= capacity || pos >= p.block || from < 0 || to > p.vocabOut || from >= to) {
     throw std::invalid_argument("gpt step: rows " + std::to_string(rows) + ", position " + std::to_string(pos) +
                                 ", capacity " + std::to_string(capacity) + ", logits [" + std::to_string(from) +
@@ -294,13 +295,14 @@ inline void bark4j_gpt_step(long long plan, const long long* ids, int rows, int 
       throw std::invalid_argument("token id " + std::to_string(ids[r]) + " outside the input vocabulary");
     }
   }
-  p.kv.resize(2 * p.layers);
-  for (int i = 0; i < 2 * p.layers; i++) p.kv[i] = bark4j_data_ptr(kvHandles[i], p.isDouble);
+  thread_local std::vector<void*> kv;
+  kv.resize(2 * p.layers);
+  for (int i = 0; i < 2 * p.layers; i++) kv[i] = bark4j_data_ptr(kvHandles[i], p.isDouble);
   if (p.isDouble) {
-    gpt_step<double>(p, ids, rows, pos, reinterpret_cast<double* const*>(p.kv.data()), capacity, from, to,
+    gpt_step<double>(p, ids, rows, pos, reinterpret_cast<double* const*>(kv.data()), capacity, from, to,
                      logits, argmax);
   } else {
-    gpt_step<float>(p, ids, rows, pos, reinterpret_cast<float* const*>(p.kv.data()), capacity, from, to,
+    gpt_step<float>(p, ids, rows, pos, reinterpret_cast<float* const*>(kv.data()), capacity, from, to,
                     logits, argmax);
   }
 }

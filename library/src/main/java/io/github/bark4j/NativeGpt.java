@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The decode step of a causal {@link Gpt} as one native call ({@code bark4j_gpt_step.h}): for one
@@ -16,14 +17,17 @@ import java.util.List;
  *
  * <p>Reads the {@link GptWeights} in place (FP32 or FP64), or rounds the matmul weights and head
  * once into bridge-owned bfloat16 copies (norms, embeddings, biases, residual and logits stay
- * FP32). Must be closed before the weights' manager. One step at a time per instance: the plan
- * holds its scratch buffers.
+ * FP32). Must be closed before the weights' manager. The plan is read-only once made and each
+ * thread steps with its own scratch, so concurrent generations on one model step at the same time;
+ * only {@link #close()} waits for steps in flight.
  */
 final class NativeGpt implements AutoCloseable {
     private final GptConfig config;
     private final boolean isDouble;
     private final boolean bf16;
     private long plan;
+    /** Steps share the plan (read lock); {@link #close()} frees it (write lock) once none runs. */
+    private final ReentrantReadWriteLock planLock = new ReentrantReadWriteLock();
 
     private NativeGpt(GptConfig config, boolean isDouble, boolean bf16, long plan) {
         this.config = config;
@@ -100,7 +104,16 @@ final class NativeGpt implements AutoCloseable {
      *
      * @return the logits of vocabulary entries [from, to) of every row, row-major
      */
-    synchronized double[] step(long[] ids, KvCache cache, int from, int to) {
+    double[] step(long[] ids, KvCache cache, int from, int to) {
+        planLock.readLock().lock();
+        try {
+            return stepLocked(ids, cache, from, to);
+        } finally {
+            planLock.readLock().unlock();
+        }
+    }
+
+    private double[] stepLocked(long[] ids, KvCache cache, int from, int to) {
         int rows = ids.length;
         if (plan == 0) {
             throw new IllegalStateException("native step closed");
@@ -129,10 +142,15 @@ final class NativeGpt implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (plan != 0) {
-            NativeOpsBridge.gptFree(plan);
-            plan = 0;
+    public void close() {
+        planLock.writeLock().lock();
+        try {
+            if (plan != 0) {
+                NativeOpsBridge.gptFree(plan);
+                plan = 0;
+            }
+        } finally {
+            planLock.writeLock().unlock();
         }
     }
 }
