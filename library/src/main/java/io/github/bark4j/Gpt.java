@@ -3,6 +3,7 @@ package io.github.bark4j;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
@@ -18,11 +19,18 @@ final class Gpt {
     private final GptConfig config;
     private final GptWeights weights;
     private final AttentionKernel attention;
+    /** The native decode step over these same weights, or null for the Java path. */
+    private final NativeGpt nativeStep;
 
     Gpt(GptConfig config, GptWeights weights, AttentionKernel attention) {
+        this(config, weights, attention, null);
+    }
+
+    private Gpt(GptConfig config, GptWeights weights, AttentionKernel attention, NativeGpt nativeStep) {
         this.config = config;
         this.weights = weights;
         this.attention = attention;
+        this.nativeStep = nativeStep;
     }
 
     GptConfig config() {
@@ -38,7 +46,35 @@ final class Gpt {
     }
 
     Gpt withAttention(AttentionKernel kernel) {
-        return new Gpt(config, weights, kernel);
+        return new Gpt(config, weights, kernel, nativeStep);
+    }
+
+    /** The same model whose decode steps run in {@code step} (built over these weights), or in Java for null. */
+    Gpt withNativeStep(NativeGpt step) {
+        return new Gpt(config, weights, attention, step);
+    }
+
+    /** The native decode step in use, or null. */
+    NativeGpt nativeStep() {
+        return nativeStep;
+    }
+
+    /**
+     * One cached decode step of a causal model: token {@code ids[r]} of every row r at position
+     * {@code cache.length()}; appends to the cache.
+     *
+     * @return logits of vocabulary entries [from, to) of every row, row-major (rows × (to − from))
+     */
+    double[] decode(NDManager manager, long[] ids, KvCache cache, int from, int to) {
+        if (nativeStep != null) {
+            return nativeStep.step(ids, cache, from, to);
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray x = embed(Tensors.ids(manager, ids, ids.length, 1));
+            NDArray logits = forwardCausal(x, cache, true).get(new NDIndex(":, {}:{}", from, to));
+            return Tensors.toDoubles(logits);
+        }
     }
 
     /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H), in the residual dtype. */

@@ -54,6 +54,7 @@ public final class Synthesizer implements AutoCloseable {
     private final BarkModel model;
     private final Precision precision;
     private final Attention attention;
+    private final boolean nativeStep;
     private final Offload offload;
     private final Device device;
     private final Voices voices;
@@ -66,11 +67,12 @@ public final class Synthesizer implements AutoCloseable {
     /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
     public static final long CLOSE_WAIT_SECONDS = 30;
 
-    private Synthesizer(BarkModel model, Precision precision, Attention attention, Offload offload, Device device,
-            Voices voices) {
+    private Synthesizer(BarkModel model, Precision precision, Attention attention, boolean nativeStep, Offload offload,
+            Device device, Voices voices) {
         this.model = model;
         this.precision = precision;
         this.attention = attention;
+        this.nativeStep = nativeStep;
         this.offload = offload;
         this.device = device;
         this.voices = voices;
@@ -88,6 +90,11 @@ public final class Synthesizer implements AutoCloseable {
     /** The attention kernel in use: {@link Attention#EAGER} when SDPA was asked for but is unavailable. */
     public Attention attention() {
         return attention;
+    }
+
+    /** Whether the semantic and coarse decode steps run as one native call each (see {@link Builder#nativeStep}). */
+    public boolean nativeStep() {
+        return nativeStep;
     }
 
     public Offload offload() {
@@ -144,11 +151,32 @@ public final class Synthesizer implements AutoCloseable {
     public List<Speech> generate(List<String> texts, GenerationOptions options) {
         Objects.requireNonNull(texts, "texts");
         Objects.requireNonNull(options, "options");
+        long seed = seedOf(options);
+        long[] seeds = new long[texts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = seed + i;
+        }
+        return generate(texts, seeds, options);
+    }
+
+    /**
+     * Speaks several texts with a seed per text (same options and voice for all): text i is spoken as
+     * {@link #generate(String, GenerationOptions)} would speak it with seed {@code seeds[i]}, batched as
+     * {@link #generate(List, GenerationOptions)} does, so texts of different requests can share a
+     * batch. The seed of {@code options} is ignored.
+     */
+    public List<Speech> generate(List<String> texts, long[] seeds, GenerationOptions options) {
+        Objects.requireNonNull(texts, "texts");
+        Objects.requireNonNull(seeds, "seeds");
+        Objects.requireNonNull(options, "options");
         if (texts.isEmpty()) {
             throw new InvalidInputException("texts must not be empty");
         }
+        if (seeds.length != texts.size()) {
+            throw new InvalidInputException("one seed per text: " + texts.size() + " texts, " + seeds.length
+                    + " seeds");
+        }
         VoicePreset voice = resolveVoice(options);
-        long seed = seedOf(options);
         return whileOpen(() -> {
             int n = texts.size();
             List<List<String>> segments = new ArrayList<>(n);
@@ -163,19 +191,19 @@ public final class Synthesizer implements AutoCloseable {
             for (int from = 0; from < single.size(); from += options.maxBatch()) {
                 List<Integer> rows = single.subList(from, Math.min(single.size(), from + options.maxBatch()));
                 List<String> batch = new ArrayList<>();
-                long[] seeds = new long[rows.size()];
+                long[] batchSeeds = new long[rows.size()];
                 for (int r = 0; r < rows.size(); r++) {
                     batch.add(segments.get(rows.get(r)).get(0));
-                    seeds[r] = seed + rows.get(r);
+                    batchSeeds[r] = seeds[rows.get(r)];
                 }
-                List<Speech> done = pipeline.generate(batch, voice, options, seeds);
+                List<Speech> done = pipeline.generate(batch, voice, options, batchSeeds);
                 for (int r = 0; r < rows.size(); r++) {
                     out[rows.get(r)] = done.get(r);
                 }
             }
             for (int i = 0; i < n; i++) {
                 if (out[i] == null) {
-                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seed + i, false, batchRunner(options)),
+                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seeds[i], false, batchRunner(options)),
                             options);
                 }
             }
@@ -373,7 +401,8 @@ public final class Synthesizer implements AutoCloseable {
         private ModelHub hub;
         private final ModelHub.Builder hubBuilder = ModelHub.builder();
         private Precision precision = Precision.FP32;
-        private Attention attention = Attention.EAGER;
+        private Attention attention = Attention.SDPA;
+        private boolean nativeStep = true;
         private Offload offload = Offload.NONE;
         private String device;
 
@@ -428,9 +457,22 @@ public final class Synthesizer implements AutoCloseable {
             return this;
         }
 
-        /** Attention kernel; {@link Attention#EAGER} (the reference) by default. */
+        /**
+         * Attention kernel; {@link Attention#SDPA} (libtorch's fused kernel) by default, which falls
+         * back to {@link Attention#EAGER} (the reference) where the native bridge cannot load.
+         */
         public Builder attention(Attention attention) {
             this.attention = Objects.requireNonNull(attention, "attention");
+            return this;
+        }
+
+        /**
+         * Whether the semantic and coarse decode steps run as one native call each, with bark4j's
+         * small-batch kernels (default true; used on the CPU with the native bridge, FP32, FP64 or
+         * BF16, no offload). False selects the Java reference path.
+         */
+        public Builder nativeStep(boolean enabled) {
+            this.nativeStep = enabled;
             return this;
         }
 
@@ -477,23 +519,22 @@ public final class Synthesizer implements AutoCloseable {
                         + " ai.djl.pytorch:pytorch-native-cpu (or a GPU build) and pytorch-jni to the classpath", e);
             }
             Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
-            Attention effective = attention;
-            if (attention == Attention.SDPA && !NativeOps.isAvailable()) {
-                LOG.warn("SDPA attention needs bark4j's native bridge, which is unavailable ({}); using EAGER",
-                        NativeOps.unavailableReason());
-                effective = Attention.EAGER;
-            }
-            AttentionKernel kernel = effective == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
-            boolean nativeConv = NativeOps.isAvailable() && !dev.isGpu();
+            SpeedChoice choice = SpeedChoice.resolve(precision, attention, nativeStep, offload,
+                    NativeOps.isAvailable(), NativeOps.unavailableReason(), dev.isGpu());
+            choice.notes().forEach(LOG::warn);
+            AttentionKernel kernel = choice.attention() == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
             Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
             BarkModel model;
             try {
-                model = BarkModel.load(dir, precision, weights, kernel, nativeConv);
+                model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(),
+                        choice.nativeStep());
             } catch (RuntimeException e) {
                 throw Failures.duringLoad(e, dir);
             }
-            LOG.debug("Loaded Bark model from {} ({}, {}, {}, offload {})", dir, precision, effective, dev, offload);
-            return new Synthesizer(model, precision, effective, offload, dev, voices);
+            LOG.debug("Loaded Bark model from {} ({}, {}, native step {}, {}, offload {})", dir, choice.precision(),
+                    choice.attention(), choice.nativeStep(), dev, offload);
+            return new Synthesizer(model, choice.precision(), choice.attention(), choice.nativeStep(), offload, dev,
+                    voices);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.github.bark4j;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -304,6 +305,21 @@ class SpeedOptionsTest {
             assertArrayEquals(single.semanticTokens(), first.get(i).semanticTokens(), "row " + i + " semantic");
             assertArrayEquals(single.fineTokens(), first.get(i).fineTokens(), "row " + i + " fine");
         }
+    }
+
+    @Test
+    void batchWithASeedPerRowMatchesSingleRunsWithThoseSeeds() {
+        List<String> texts = List.of("Hello there, how are you?", "The weather is quiet today.", "Music!");
+        long[] seeds = {77, -5, 1234};
+        GenerationOptions o = GenerationOptions.builder().seed(1).maxSemanticSeconds(1.5).build();
+        List<Speech> batch = eager32.generate(texts, seeds, o);
+        for (int i = 0; i < texts.size(); i++) {
+            Speech single = eager32.generate(texts.get(i), o.toBuilder().seed(seeds[i]).build());
+            assertSameSpeech(single, batch.get(i), 0.0, "row " + i);
+        }
+        InvalidInputException e = assertThrows(InvalidInputException.class,
+                () -> eager32.generate(texts, new long[] {1, 2}, o));
+        assertTrue(e.getMessage().contains("3 texts, 2 seeds"), e.getMessage());
     }
 
     static Stream<Object[]> combinations() {

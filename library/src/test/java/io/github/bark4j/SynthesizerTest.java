@@ -132,6 +132,24 @@ class SynthesizerTest {
     }
 
     @Test
+    void anotherThreadGivesTheSameAudioAndKeepsItsGradMode() throws Exception {
+        Speech[] other = new Speech[1];
+        boolean[] gradAfter = new boolean[1];
+        Thread t = new Thread(() -> {
+            // a fresh thread starts with PyTorch's grad mode on (DJL turns it off only where the engine started)
+            ai.djl.pytorch.jni.JniUtils.setGradMode(true);
+            other[0] = synth.generate(TEXT, sampling(1));
+            gradAfter[0] = ai.djl.pytorch.jni.JniUtils.isGradMode();
+        });
+        t.start();
+        t.join();
+        Speech here = sampledSeed1();
+        assertArrayEquals(here.fineTokens(), other[0].fineTokens());
+        assertArrayEquals(here.samples(), other[0].samples(), "sample for sample, whatever the thread");
+        assertTrue(gradAfter[0], "the caller's grad mode is restored");
+    }
+
+    @Test
     void sameSeedReproducesInAnotherJvm() throws Exception {
         Speech here = sampledSeed1();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -1,5 +1,6 @@
 package io.github.bark4j.examples;
 
+import io.github.bark4j.Attention;
 import io.github.bark4j.BarkException;
 import io.github.bark4j.DownloadListener;
 import io.github.bark4j.GenerationOptions;
@@ -39,7 +40,8 @@ public final class Speak {
             "  --seed N              reproducible sampling",
             "  --greedy              argmax decoding (deterministic)",
             "  --temperature T       semantic and coarse temperature (default 0.7)",
-            "  --precision P         fp32 (default) or fp64",
+            "  --precision P         fp32 (default), bf16 (native bridge on a CPU), fp16 or fp64",
+            "  --attention A         sdpa (default, native bridge) or eager",
             "  --max-seconds S       cap on generated speech length, per segment",
             "  --pause S             silence between segments (default 0.25)",
             "  --max-batch N         segments generated together (default 4)",
@@ -84,7 +86,7 @@ public final class Speak {
         try {
             String text = o.textFile != null ? readText(o.textFile)
                     : o.text.isEmpty() ? readStdin() : String.join(" ", o.text);
-            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision);
+            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision).attention(o.attention);
             if (o.modelDir != null) {
                 builder.modelDir(o.modelDir);
             } else {
@@ -314,6 +316,7 @@ public final class Speak {
         boolean greedy;
         Double temperature;
         Precision precision = Precision.FP32;
+        Attention attention = Attention.SDPA;
         Double maxSeconds;
         Path textFile;
         Double pause;
@@ -345,6 +348,7 @@ public final class Speak {
                     case "--greedy" -> o.greedy = true;
                     case "--temperature" -> o.temperature = parseDouble(value(args, ++i, a), a);
                     case "--precision" -> o.precision = parsePrecision(value(args, ++i, a));
+                    case "--attention" -> o.attention = parseAttention(value(args, ++i, a));
                     case "--max-seconds" -> o.maxSeconds = parseDouble(value(args, ++i, a), a);
                     case "--text-file" -> o.textFile = Path.of(value(args, ++i, a));
                     case "--pause" -> o.pause = parseDouble(value(args, ++i, a), a);
@@ -421,7 +425,15 @@ public final class Speak {
             try {
                 return Precision.valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--precision must be fp32 or fp64, got '" + s + "'");
+                throw new IllegalArgumentException("--precision must be fp32, bf16, fp16 or fp64, got '" + s + "'");
+            }
+        }
+
+        private static Attention parseAttention(String s) {
+            try {
+                return Attention.valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--attention must be sdpa or eager, got '" + s + "'");
             }
         }
     }

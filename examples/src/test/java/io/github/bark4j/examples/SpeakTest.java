@@ -58,6 +58,13 @@ class SpeakTest {
                 "--voice", voice.toString(), "--out", second.toString(), "Same voice.");
         assertEquals(0, again.code(), again.err());
         assertTrue(Files.size(second) > 44);
+
+        // the speed options: bf16 weights in the native step, the reference attention
+        Path bf16 = tmp.resolve("bf16.wav");
+        Result fast = run("--model-dir", fixture().toString(), "--greedy", "--max-seconds", "0.3", "--quiet",
+                "--precision", "bf16", "--attention", "eager", "--out", bf16.toString(), "Hello.");
+        assertEquals(0, fast.code(), fast.err());
+        assertTrue(Files.size(bf16) > 44);
     }
 
     @Test
@@ -71,6 +78,12 @@ class SpeakTest {
         Result badNumber = run("--model-dir", fixture().toString(), "--seed", "many", "x");
         assertEquals(2, badNumber.code());
         assertTrue(badNumber.err().contains("--seed needs an integer"), badNumber.err());
+        Result badPrecision = run("--model-dir", fixture().toString(), "--precision", "int8", "x");
+        assertEquals(2, badPrecision.code());
+        assertTrue(badPrecision.err().contains("--precision must be fp32, bf16, fp16 or fp64"), badPrecision.err());
+        Result badAttention = run("--model-dir", fixture().toString(), "--attention", "flash", "x");
+        assertEquals(2, badAttention.code());
+        assertTrue(badAttention.err().contains("--attention must be sdpa or eager"), badAttention.err());
         Result missingDir = run("--model-dir", "/nonexistent/bark", "x");
         assertEquals(2, missingDir.code());
         assertEquals(0, run("--help").code());
