@@ -27,11 +27,7 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
             if (d < 0) {
                 throw new ModelLoadException("Negative dimension in shape " + Arrays.toString(shape));
             }
-            try {
-                n = Math.multiplyExact(n, d);
-            } catch (ArithmeticException e) {
-                throw new ModelLoadException("Shape " + Arrays.toString(shape) + " has more than 2^63 elements");
-            }
+            n = Math.multiplyExact(n, d);
         }
         return n;
     }
