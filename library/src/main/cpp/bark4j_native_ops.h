@@ -4,7 +4,7 @@
 // No libtorch headers are used. The declarations below reproduce, for libtorch 2.7.1
 // built with g++ on linux-x86_64 (Itanium C++ ABI), exactly the mangled names and the
 // calling convention of the few exported functions we call:
-//  - at::Tensor / at::Generator hold one intrusive pointer and are not trivially
+//  - at::Tensor holds one intrusive pointer and are not trivially
 //    copyable, so they are returned through a hidden pointer and passed by reference;
 //  - c10::SymInt holds one int64_t and is not trivially copyable either (passed by
 //    reference when passed by value); for small non-negative values its bits are the
@@ -18,7 +18,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 
 namespace c10 {
@@ -55,23 +54,15 @@ class Tensor {
   void* impl_;
 };
 
-class Generator {
+// Base of at::Tensor (same single pointer); only its exported data_ptr<T> instantiations are
+// called, which check the dtype (c10::Error otherwise) and return the first element's address.
+class TensorBase {
  public:
-  Generator(const Generator& other) : impl_(other.impl_) {}
-  ~Generator() {}
-  void* impl() const { return impl_; }
+  template <typename T>
+  T* data_ptr() const;
  private:
   void* impl_;
 };
-
-class CPUGeneratorImpl {
- public:
-  void set_current_seed(uint64_t seed);  // exported, non-inline in libtorch_cpu
-};
-
-namespace detail {
-Generator createCPUGenerator(uint64_t seed_val);
-}
 
 namespace _ops {
 
@@ -86,11 +77,6 @@ struct conv_transpose1d {
                      c10::ArrayRef<c10::SymInt> stride, c10::ArrayRef<c10::SymInt> padding,
                      c10::ArrayRef<c10::SymInt> output_padding, c10::SymInt groups,
                      c10::ArrayRef<c10::SymInt> dilation);
-};
-
-struct multinomial {
-  static Tensor call(const Tensor& self, int64_t num_samples, bool replacement,
-                     std::optional<Generator> generator);
 };
 
 }  // namespace _ops
@@ -119,16 +105,11 @@ inline std::optional<at::Tensor> optionalFromHandle(long long handle) {
   return std::optional<at::Tensor>(fromHandle(handle));
 }
 
-// One CPU generator for the whole process, re-seeded under a lock before each draw, so
-// no generator is allocated (and leaked) per call.
-inline std::mutex& generatorLock() {
-  static std::mutex lock;
-  return lock;
-}
-
-inline std::optional<at::Generator>& cachedGenerator() {
-  static std::optional<at::Generator> generator;
-  return generator;
+// Address of a CPU tensor's first element, float (or double when isDouble).
+inline void* tensorData(long long handle, bool isDouble) {
+  const at::TensorBase& base = *reinterpret_cast<const at::TensorBase*>(handle);
+  return isDouble ? static_cast<void*>(base.data_ptr<double>())
+                  : static_cast<void*>(base.data_ptr<float>());
 }
 
 }  // namespace bark4j
@@ -159,26 +140,12 @@ inline long long bark4j_conv_transpose1d(long long input, long long weight, long
   return bark4j::toHandle(out);
 }
 
-inline long long bark4j_multinomial(long long probs, long long numSamples, bool replacement,
-                                    long long seed) {
-  std::lock_guard<std::mutex> guard(bark4j::generatorLock());
-  std::optional<at::Generator>& cached = bark4j::cachedGenerator();
-  if (!cached.has_value()) {
-    // holds the single reference createCPUGenerator returns, for the life of the process
-    cached.emplace(at::detail::createCPUGenerator(static_cast<uint64_t>(seed)));
-  } else {
-    static_cast<at::CPUGeneratorImpl*>(cached->impl())
-        ->set_current_seed(static_cast<uint64_t>(seed));
-  }
-  // Bitwise copy, no reference taken: libtorch copies (and later releases) its own.
-  std::optional<at::Generator> argument(*cached);
-  at::Tensor out = at::_ops::multinomial::call(bark4j::fromHandle(probs), numSamples,
-                                               replacement, argument);
-  if (argument->impl() == nullptr) {
-    // libtorch moved our reference away and now owns it; never use that generator again.
-    cached.reset();
-  }
-  return bark4j::toHandle(out);
+inline void* bark4j_data_ptr(long long handle, bool isDouble) {
+  return bark4j::tensorData(handle, isDouble);
+}
+
+inline long long bark4j_tensor_address(long long handle, bool isDouble) {
+  return reinterpret_cast<long long>(bark4j::tensorData(handle, isDouble));
 }
 
 #endif  // BARK4J_NATIVE_OPS_H

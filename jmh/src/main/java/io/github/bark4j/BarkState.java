@@ -31,13 +31,17 @@ public class BarkState {
     @Param({"bark-small"})
     public String model;
 
-    /** {@link Precision} name: FP32, FP16 or FP64. */
+    /** {@link Precision} name: FP32, BF16, FP16 or FP64. */
     @Param({"FP32"})
     public String precision;
 
     /** {@link Attention} name: EAGER (DJL ops) or SDPA (libtorch's fused kernel via the native bridge). */
     @Param({"EAGER"})
     public String attention;
+
+    /** NATIVE (one native call per decode step, {@link NativeGpt}) or JAVA (the reference {@link Gpt} path). */
+    @Param({"JAVA"})
+    public String step;
 
     /** {@link Offload} name: NONE or PER_STAGE (each stage's weights copied in for its run and freed). */
     @Param({"NONE"})
@@ -66,6 +70,10 @@ public class BarkState {
             throw new IllegalStateException("Asked for " + attention + " attention, the Synthesizer uses "
                     + synth.attention() + " (" + NativeOps.unavailableReason() + ")");
         }
+        if (synth.nativeStep() != step.equals("NATIVE")) {
+            throw new IllegalStateException("Asked for the " + step + " step, the Synthesizer uses "
+                    + (synth.nativeStep() ? "NATIVE" : "JAVA") + " (" + NativeOps.unavailableReason() + ")");
+        }
         bark = synth.model();
     }
 
@@ -75,6 +83,7 @@ public class BarkState {
                 .modelDir(RandomBarkModel.folder(model))
                 .precision(Precision.valueOf(precision))
                 .attention(Attention.valueOf(attention))
+                .nativeStep(step.equals("NATIVE"))
                 .offload(Offload.valueOf(offload));
         if (!device.isEmpty()) {
             b.device(device);

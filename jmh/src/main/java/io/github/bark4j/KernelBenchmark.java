@@ -95,6 +95,7 @@ public class KernelBenchmark {
                 case FP16 -> DataType.FLOAT16;
                 case FP32 -> DataType.FLOAT32;
                 case FP64 -> DataType.FLOAT64;
+                case BF16 -> throw new IllegalArgumentException("BF16 exists only inside the native step");
             };
             manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
             manager.getEngine().setRandomSeed(5);

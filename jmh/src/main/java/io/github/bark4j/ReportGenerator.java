@@ -32,6 +32,7 @@ public final class ReportGenerator {
     static final Map<String, String> DEFAULTS = Map.of(
             "precision", "FP32",
             "attention", "EAGER",
+            "step", "JAVA",
             "offload", "NONE",
             "batch", "1",
             "device", "");

@@ -31,9 +31,10 @@ final class BarkModel implements AutoCloseable {
     final CodecDecoder codec;
     final TextTokenizer tokenizer;
     private final NDManager manager;
+    private final java.util.List<NativeGpt> nativeSteps;
 
     private BarkModel(Path dir, BarkConfig config, DataType dtype, Gpt semantic, Gpt coarse, Gpt fine,
-            CodecDecoder codec, TextTokenizer tokenizer, NDManager manager) {
+            CodecDecoder codec, TextTokenizer tokenizer, NDManager manager, java.util.List<NativeGpt> nativeSteps) {
         this.dir = dir;
         this.config = config;
         this.dtype = dtype;
@@ -43,6 +44,7 @@ final class BarkModel implements AutoCloseable {
         this.codec = codec;
         this.tokenizer = tokenizer;
         this.manager = manager;
+        this.nativeSteps = nativeSteps;
     }
 
     NDManager manager() {
@@ -62,9 +64,23 @@ final class BarkModel implements AutoCloseable {
      */
     static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
             boolean nativeConvTranspose) {
+        return load(dir, precision, device, attention, nativeConvTranspose, false);
+    }
+
+    /**
+     * Loads a model folder.
+     *
+     * @param nativeStep decode the semantic and coarse GPTs with {@link NativeGpt} (FP32, FP64 or
+     *     BF16 on the CPU with the bridge); {@link Precision#BF16} requires it
+     */
+    static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
+            boolean nativeConvTranspose, boolean nativeStep) {
+        if (precision == Precision.BF16 && !nativeStep) {
+            throw new IllegalArgumentException("BF16 exists only in the native decode step");
+        }
         DataType dtype = switch (precision) {
             case FP16 -> DataType.FLOAT16;
-            case FP32 -> DataType.FLOAT32;
+            case FP32, BF16 -> DataType.FLOAT32;
             case FP64 -> DataType.FLOAT64;
         };
         // EnCodec is small and sensitive; it keeps 32-bit unless FP64 is asked for
@@ -76,6 +92,7 @@ final class BarkModel implements AutoCloseable {
         checkBarkLayout(config);
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         TextTokenizer tokenizer = null;
+        java.util.List<NativeGpt> steps = new java.util.ArrayList<>();
         try (TensorSource source = openWeights(dir)) {
             WeightStore store = new WeightStore(source, manager, dtype);
             WeightStore logits = store.as(dtype == DataType.FLOAT16 ? DataType.FLOAT32 : dtype);
@@ -90,12 +107,22 @@ final class BarkModel implements AutoCloseable {
                 codec = codec.withTransposedConv(CodecDecoder.TransposedConv.NATIVE);
             }
             store.checkNoUnknownKeys(key -> UNUSED_CODEC_KEY.matcher(key).matches());
+            if (nativeStep) {
+                NativeGpt s = NativeGpt.create(semantic, precision == Precision.BF16);
+                steps.add(s);
+                semantic = semantic.withNativeStep(s);
+                NativeGpt c = NativeGpt.create(coarse, precision == Precision.BF16);
+                steps.add(c);
+                coarse = coarse.withNativeStep(c);
+            }
             tokenizer = TextTokenizer.load(dir.resolve("tokenizer.json"));
-            return new BarkModel(dir, config, dtype, semantic, coarse, fine, codec, tokenizer, manager);
+            return new BarkModel(dir, config, dtype, semantic, coarse, fine, codec, tokenizer, manager,
+                    java.util.List.copyOf(steps));
         } catch (RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
             }
+            steps.forEach(NativeGpt::close);
             manager.close();
             throw e;
         }
@@ -150,6 +177,8 @@ final class BarkModel implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
+        // the native steps read the weights in place: free them first
+        nativeSteps.forEach(NativeGpt::close);
         manager.close();
     }
 }

@@ -21,14 +21,15 @@ final class Cancellation {
         }
         BooleanSupplier cancelled = CANCELLED.get();
         if (cancelled != null && cancelled.getAsBoolean()) {
-            throw new GenerationCancelledException("Generation cancelled: its stream was closed");
+            throw new GenerationCancelledException("Generation cancelled: its stream or its Synthesizer was closed");
         }
     }
 
     /** Runs {@code work} on this thread with {@code cancelled} as its request's cancellation flag. */
     static <T> T during(BooleanSupplier cancelled, Supplier<T> work) {
         BooleanSupplier outer = CANCELLED.get();
-        CANCELLED.set(cancelled);
+        // nested requests (a stream's batch inside a Synthesizer call) stop when either is cancelled
+        CANCELLED.set(outer == null ? cancelled : () -> outer.getAsBoolean() || cancelled.getAsBoolean());
         try {
             return work.get();
         } finally {

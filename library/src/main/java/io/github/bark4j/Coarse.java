@@ -116,10 +116,18 @@ final class Coarse {
                     }
                     Cancellation.check();
                     double[] logits;
-                    try (NDScope stepScope = new NDScope()) {
-                        stepScope.suppressNotUsedWarning();
-                        NDArray input = gpt.embed(Tensors.ids(manager, feed, rows.length, feedLength));
-                        logits = Tensors.toDoubles(gpt.forwardCausal(input, cache, true));
+                    // logits[i * vocab + t - first] is token t's logit of row i
+                    int first;
+                    if (feedLength == 1) {
+                        first = CODES_START;
+                        logits = gpt.decode(manager, feed, cache, CODES_START, CODES_END);
+                    } else {
+                        first = 0;
+                        try (NDScope stepScope = new NDScope()) {
+                            stepScope.suppressNotUsedWarning();
+                            NDArray input = gpt.embed(Tensors.ids(manager, feed, rows.length, feedLength));
+                            logits = Tensors.toDoubles(gpt.forwardCausal(input, cache, true));
+                        }
                     }
                     int vocab = logits.length / rows.length;
                     long[] next = new long[rows.length];
@@ -130,7 +138,7 @@ final class Coarse {
                             continue;
                         }
                         int start = CODES_START + (step[b] % CODEBOOKS) * VoicePreset.CODEBOOK_SIZE;
-                        int token = start + pick(logits, i * vocab + start, o, samplers[b]);
+                        int token = start + pick(logits, i * vocab + start - first, o, samplers[b]);
                         coarse[b][coarseLength[b]++] = token;
                         step[b]++;
                         next[i] = token;

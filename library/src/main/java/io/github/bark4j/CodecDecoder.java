@@ -312,7 +312,9 @@ final class CodecDecoder {
         long cout = ws.get(1);
         int kernel = (int) ws.get(2);
         int chunks = (kernel + stride - 1) / stride;
-        NDArray w = weight;
+        // views owned by the call's manager: ops on the weights themselves would attach their results
+        // to the model's shared manager, whose attach is synchronized
+        NDArray w = weight.get(x.getManager(), new NDIndex(":"));
         if (chunks * stride != kernel) {
             w = w.pad(new Shape(0, chunks * stride - kernel), 0);
         }
@@ -331,7 +333,7 @@ final class CodecDecoder {
             out = out.get(new NDIndex(":, :, :{}", length));
         }
         if (bias != null) {
-            out = out.add(bias.reshape(1, cout, 1));
+            out = out.add(bias.get(x.getManager(), new NDIndex(":")).reshape(1, cout, 1));
         }
         return out;
     }
@@ -376,7 +378,8 @@ final class CodecDecoder {
             params.add(lstm.weightsIh().get(l));
             params.add(lstm.weightsHh().get(l));
             params.add(lstm.biases().get(l));
-            params.add(lstm.biases().get(l).zerosLike());
+            // zeros owned by the call's manager, not the weights' shared one (synchronized attach)
+            params.add(x.getManager().zeros(lstm.biases().get(l).getShape(), lstm.biases().get(l).getDataType()));
         }
         NDList out = JniUtils.lstm(Ops.pt(seq), new NDList(zeros, zeros), params, true, layers, 0, false, false, false);
         return out.get(0).transpose(1, 2, 0);

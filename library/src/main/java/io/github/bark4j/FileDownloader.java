@@ -72,7 +72,7 @@ final class FileDownloader {
     }
 
     /** What the trust record says: the verified hash and size, and whether it was pinned or first seen. */
-    record TrustRecord(String sha256, long size, String trust) {}
+    record TrustRecord(String sha256, long size, String trust, Long modifiedMillis) {}
 
     /** A failure worth another attempt (IO error, 5xx, 429, short body). */
     private static final class Retryable extends Exception {
@@ -149,7 +149,10 @@ final class FileDownloader {
         }
         TrustRecord r = record.get();
         try {
+            // a file changed since it was verified (same size, new mtime) is hashed again
             return Files.size(spec.target()) == r.size()
+                    && (r.modifiedMillis() == null
+                            || r.modifiedMillis() == Files.getLastModifiedTime(spec.target()).toMillis())
                     && (spec.size() == null || spec.size() == r.size())
                     && (spec.sha256() == null || spec.sha256().equals(r.sha256()));
         } catch (IOException e) {
@@ -167,7 +170,8 @@ final class FileDownloader {
             if (!sha.matches("[0-9a-f]{64}") || size < 0) {
                 throw new IllegalStateException("bad values");
             }
-            return Optional.of(new TrustRecord(sha, size, trust));
+            Long modified = o.has("modifiedMillis") ? o.get("modifiedMillis").getAsLong() : null;
+            return Optional.of(new TrustRecord(sha, size, trust, modified));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException | RuntimeException e) {
@@ -186,6 +190,9 @@ final class FileDownloader {
         o.addProperty("sha256", sha);
         o.addProperty("trust", trust);
         o.addProperty("verifiedAt", Instant.now().toString());
+        if (Files.isRegularFile(spec.target())) {
+            o.addProperty("modifiedMillis", Files.getLastModifiedTime(spec.target()).toMillis());
+        }
         Files.createDirectories(spec.metaDir());
         AtomicFiles.write(spec.record(), out -> out.write((o + "\n").getBytes(StandardCharsets.UTF_8)));
     }

@@ -2,6 +2,8 @@ package io.github.bark4j;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
@@ -17,11 +19,18 @@ final class Gpt {
     private final GptConfig config;
     private final GptWeights weights;
     private final AttentionKernel attention;
+    /** The native decode step over these same weights, or null for the Java path. */
+    private final NativeGpt nativeStep;
 
     Gpt(GptConfig config, GptWeights weights, AttentionKernel attention) {
+        this(config, weights, attention, null);
+    }
+
+    private Gpt(GptConfig config, GptWeights weights, AttentionKernel attention, NativeGpt nativeStep) {
         this.config = config;
         this.weights = weights;
         this.attention = attention;
+        this.nativeStep = nativeStep;
     }
 
     GptConfig config() {
@@ -37,7 +46,35 @@ final class Gpt {
     }
 
     Gpt withAttention(AttentionKernel kernel) {
-        return new Gpt(config, weights, kernel);
+        return new Gpt(config, weights, kernel, nativeStep);
+    }
+
+    /** The same model whose decode steps run in {@code step} (built over these weights), or in Java for null. */
+    Gpt withNativeStep(NativeGpt step) {
+        return new Gpt(config, weights, attention, step);
+    }
+
+    /** The native decode step in use, or null. */
+    NativeGpt nativeStep() {
+        return nativeStep;
+    }
+
+    /**
+     * One cached decode step of a causal model: token {@code ids[r]} of every row r at position
+     * {@code cache.length()}; appends to the cache.
+     *
+     * @return logits of vocabulary entries [from, to) of every row, row-major (rows × (to − from))
+     */
+    double[] decode(NDManager manager, long[] ids, KvCache cache, int from, int to) {
+        if (nativeStep != null) {
+            return nativeStep.step(ids, cache, from, to);
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray x = embed(Tensors.ids(manager, ids, ids.length, 1));
+            NDArray logits = forwardCausal(x, cache, true).get(new NDIndex(":, {}:{}", from, to));
+            return Tensors.toDoubles(logits);
+        }
     }
 
     /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H), in the residual dtype. */
@@ -78,7 +115,7 @@ final class Gpt {
             throw new IllegalArgumentException("Sequence of " + (past + t) + " positions exceeds block size "
                     + config.blockSize());
         }
-        NDArray x = toResidual(inputEmbeds).add(positions(past, t));
+        NDArray x = toResidual(inputEmbeds).add(positions(inputEmbeds.getManager(), past, t));
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(x, weights.layers().get(i), cache, i, past);
         }
@@ -117,7 +154,7 @@ final class Gpt {
             NDArray e = toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(i)));
             x = x == null ? e : x.add(e);
         }
-        x = x.add(positions(0, t));
+        x = x.add(positions(codes.getManager(), 0, t));
         for (int i = 0; i < config.numLayers(); i++) {
             x = block(x, weights.layers().get(i), null, i, 0);
         }
@@ -130,8 +167,13 @@ final class Gpt {
         return linear(x, weights.heads().get(head), null);
     }
 
-    private NDArray positions(int start, int length) {
-        return toResidual(weights.positionEmbedding().get(new NDIndex("{}:{}", start, start + length)));
+    /**
+     * Rows start..start+length-1 of the position table, owned by the caller's {@code manager}: a slice
+     * owned by the weights' manager would be attached to (and detached from) the model's one shared
+     * manager, whose attach is synchronized, on every step of every concurrent call.
+     */
+    private NDArray positions(NDManager manager, int start, int length) {
+        return toResidual(weights.positionEmbedding().get(manager, new NDIndex("{}:{}", start, start + length)));
     }
 
     private NDArray block(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {

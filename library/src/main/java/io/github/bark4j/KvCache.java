@@ -36,6 +36,29 @@ final class KvCache implements AutoCloseable {
         return capacity;
     }
 
+    /** Rows (batch entries) the cache holds now. */
+    int batch() {
+        return (int) keys[0].getShape().get(0);
+    }
+
+    DataType dataType() {
+        return keys[0].getDataType();
+    }
+
+    /**
+     * The PyTorch handles of every layer's keys and values, in layer order (k0, v0, k1, v1, ...),
+     * for the native step to write in place; each is a contiguous (B, heads, capacity, hd) tensor.
+     * Valid until the next {@link #keepRows}.
+     */
+    long[] handles() {
+        long[] h = new long[2 * keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            h[2 * i] = contiguousHandle(keys[i]);
+            h[2 * i + 1] = contiguousHandle(values[i]);
+        }
+        return h;
+    }
+
     /** Stores k and v (B, heads, T, hd) for positions length..length+T-1 of {@code layer}. */
     void write(int layer, NDArray k, NDArray v) {
         long t = k.getShape().get(2);
@@ -54,6 +77,14 @@ final class KvCache implements AutoCloseable {
 
     NDArray values(int layer, int end) {
         return values[layer].get(new NDIndex(":, :, :{}", end));
+    }
+
+    private static long contiguousHandle(NDArray a) {
+        ai.djl.pytorch.engine.PtNDArray pt = (ai.djl.pytorch.engine.PtNDArray) a;
+        if (!NativeKernels.Contiguity.isContiguous(pt)) {
+            throw new IllegalStateException("KV cache tensor is not contiguous");
+        }
+        return pt.getHandle();
     }
 
     /**

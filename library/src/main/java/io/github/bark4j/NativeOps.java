@@ -1,7 +1,6 @@
 package io.github.bark4j;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -9,70 +8,25 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Locale;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
-import org.bytedeco.javacpp.Loader;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * ATen operators DJL 0.36 does not expose (fused scaled dot-product attention, 1-D transposed
- * convolution, seeded multinomial sampling), called through a small JavaCPP bridge directly on
- * DJL tensor handles, inside the libtorch DJL has already loaded.
- *
- * <p>The bridge is compiled for linux-x86_64 against the ABI of libtorch {@value #LIBTORCH_VERSION}.
- * {@link #isAvailable()} is false (and the reason is logged once) on any other platform or
- * libtorch version, when the build skipped the bridge, or when the loaded libtorch lacks a symbol
- * the bridge calls; callers then use their pure-DJL path. The ops throw {@link
- * IllegalStateException} when the bridge is not available.
+ * convolution), called through bark4j's native bridge ({@link NativeLibrary}) directly on DJL
+ * tensor handles, inside the libtorch DJL has already loaded. Where the bridge is unavailable
+ * callers use their pure-DJL path; the ops throw {@link IllegalStateException} there.
  */
 final class NativeOps {
 
-    private static final Logger logger = LoggerFactory.getLogger(NativeOps.class);
-
-    static final String LIBTORCH_VERSION = "2.7.1";
-
-    /** Where JavaCPP's build puts the bridge, relative to this package in the jar. */
-    static final String BRIDGE_RESOURCE = "linux-x86_64/libjniNativeOpsBridge.so";
-
-    /**
-     * The libtorch functions the bridge calls, by mangled name (libtorch 2.7.1, Itanium ABI).
-     * Must list exactly what {@code bark4j_native_ops.h} declares; a test checks the built
-     * bridge against this list.
-     */
-    static final List<String> REQUIRED_SYMBOLS =
-            List.of(
-                    // at::_ops::scaled_dot_product_attention::call(Tensor const&, Tensor const&,
-                    //   Tensor const&, optional<Tensor> const&, double, bool, optional<double>, bool)
-                    "_ZN2at4_ops28scaled_dot_product_attention4callERKNS_6TensorES4_S4_RKSt8optionalIS2_EdbS5_IdEb",
-                    // at::_ops::conv_transpose1d::call(Tensor const&, Tensor const&,
-                    //   optional<Tensor> const&, ArrayRef<SymInt> x3, SymInt, ArrayRef<SymInt>)
-                    "_ZN2at4_ops16conv_transpose1d4callERKNS_6TensorES4_RKSt8optionalIS2_EN3c108ArrayRefINS9_6SymIntEEESC_SC_SB_SC_",
-                    // at::_ops::multinomial::call(Tensor const&, long, bool, optional<Generator>)
-                    "_ZN2at4_ops11multinomial4callERKNS_6TensorElbSt8optionalINS_9GeneratorEE",
-                    // at::detail::createCPUGenerator(unsigned long)
-                    "_ZN2at6detail18createCPUGeneratorEm",
-                    // at::CPUGeneratorImpl::set_current_seed(unsigned long)
-                    "_ZN2at16CPUGeneratorImpl16set_current_seedEm");
-
     private NativeOps() {}
 
-    /** Whether the native bridge is loaded and usable; loads it on first call. */
+    /** Whether the native bridge is loaded and usable: see {@link NativeLibrary}. */
     static boolean isAvailable() {
-        return State.AVAILABLE;
+        return NativeLibrary.isAvailable();
     }
 
     /** Why the bridge is not available, or {@code null} when it is. */
     static String unavailableReason() {
-        return State.REASON;
+        return NativeLibrary.unavailableReason();
     }
 
     /**
@@ -113,7 +67,7 @@ final class NativeOps {
         }
         requireSameType(dtype, k, "key");
         requireSameType(dtype, v, "value");
-        requireSameDevice(q, k, v);
+        requireOneDevice(q, k, v);
         Shape qs = q.getShape();
         Shape ks = k.getShape();
         Shape vs = v.getShape();
@@ -141,7 +95,7 @@ final class NativeOps {
         PtNDArray m = null;
         if (mask != null) {
             m = pt(mask, "mask");
-            requireSameDevice(q, m, m);
+            requireOneDevice(q, m, m);
             if (m.getDataType() != DataType.BOOLEAN && m.getDataType() != dtype) {
                 throw new IllegalArgumentException(
                         "mask must be boolean or " + dtype + ", got " + m.getDataType());
@@ -286,50 +240,6 @@ final class NativeOps {
         return new PtNDArray(x.getManager(), out);
     }
 
-    /** {@code torch.multinomial(probs, numSamples)} (without replacement) with a fixed seed. */
-    static NDArray multinomial(NDArray probs, int numSamples, long seed) {
-        return multinomial(probs, numSamples, false, seed);
-    }
-
-    /**
-     * Draws category indices from each row of {@code probs}, like {@code torch.multinomial}, using
-     * a CPU generator seeded with {@code seed}: the same seed and input give the same samples.
-     *
-     * @param probs (N, V) or (V), non-negative weights (need not sum to one), float32 or float64
-     * @return int64 (N, numSamples) or (numSamples), attached to the probs' manager
-     */
-    static NDArray multinomial(NDArray probs, int numSamples, boolean replacement, long seed) {
-        requireAvailable();
-        PtNDArray p = pt(probs, "probs");
-        int rank = p.getShape().dimension();
-        if (rank != 1 && rank != 2) {
-            throw new IllegalArgumentException(
-                    "probs must be (N, V) or (V), got " + p.getShape());
-        }
-        DataType dtype = p.getDataType();
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
-            throw new IllegalArgumentException("probs must be float32 or float64, got " + dtype);
-        }
-        requireCpu(p, "probs");
-        long categories = p.getShape().get(rank - 1);
-        if (categories < 1) {
-            throw new IllegalArgumentException("probs has no categories: " + p.getShape());
-        }
-        if (numSamples < 1) {
-            throw new IllegalArgumentException("numSamples must be >= 1, got " + numSamples);
-        }
-        if (!replacement && numSamples > categories) {
-            throw new IllegalArgumentException(
-                    "cannot draw " + numSamples + " samples without replacement from "
-                            + categories + " categories");
-        }
-        long out =
-                call(
-                        "multinomial",
-                        () -> NativeOpsBridge.multinomial(p.getHandle(), numSamples, replacement, seed));
-        return new PtNDArray(p.getManager(), out);
-    }
-
     private interface NativeCall {
         long run();
     }
@@ -354,9 +264,7 @@ final class NativeOps {
     }
 
     private static void requireAvailable() {
-        if (!State.AVAILABLE) {
-            throw new IllegalStateException("bark4j native ops unavailable: " + State.REASON);
-        }
+        NativeLibrary.requireAvailable();
     }
 
     private static PtNDArray pt(NDArray array, String name) {
@@ -394,101 +302,15 @@ final class NativeOps {
 
     private static void requireSameDevice(NDArray a, NDArray b, NDArray c) {
         requireCpu(a, "first input");
+        requireOneDevice(a, b, c);
+    }
+
+    /** All on one device, whichever: ATen's dispatcher picks the CPU or CUDA kernel itself. */
+    private static void requireOneDevice(NDArray a, NDArray b, NDArray c) {
         if (!a.getDevice().equals(b.getDevice()) || !a.getDevice().equals(c.getDevice())) {
             throw new IllegalArgumentException(
                     "inputs are on different devices: " + a.getDevice() + ", " + b.getDevice()
                             + ", " + c.getDevice());
-        }
-    }
-
-    /** Loads the bridge once, on first use, after DJL's PyTorch engine. */
-    private static final class State {
-        private static final String NOT_BUILT = "the bridge was not built";
-        private static final String OTHER_PLATFORM = "the bridge is only built for linux-x86_64";
-
-        static final boolean AVAILABLE;
-        static final String REASON;
-
-        static {
-            String reason;
-            try {
-                reason = load();
-            } catch (Throwable t) { // never let a failed load take the caller down
-                reason = "loading the native bridge failed: " + t;
-            }
-            AVAILABLE = reason == null;
-            REASON = reason;
-            if (AVAILABLE) {
-                logger.info(
-                        "bark4j native ops: using the JavaCPP bridge on libtorch {}"
-                                + " (fused attention, conv_transpose1d, seeded multinomial)",
-                        LIBTORCH_VERSION);
-            } else if (reason.startsWith(NOT_BUILT) || reason.startsWith(OTHER_PLATFORM)) {
-                logger.info("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
-            } else {
-                logger.warn("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
-            }
-        }
-
-        private State() {}
-
-        /** Returns null when the bridge is loaded, else why not. */
-        private static String load() throws IOException {
-            String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-            String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-            if (!os.startsWith("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-                return OTHER_PLATFORM + ", this is " + os + "-" + arch;
-            }
-            if (NativeOps.class.getResource(BRIDGE_RESOURCE) == null) {
-                return NOT_BUILT + " into this jar (bark4j.native.skip?): "
-                        + BRIDGE_RESOURCE + " not found";
-            }
-            Engine engine = Engine.getEngine("PyTorch"); // loads DJL's libtorch first
-            String version = engine.getVersion();
-            if (!LIBTORCH_VERSION.equals(version)) {
-                return "the bridge is built for libtorch " + LIBTORCH_VERSION
-                        + " but DJL loaded libtorch " + version;
-            }
-            Path libtorch = loadedLibrary("libtorch_cpu.so");
-            if (libtorch == null) {
-                return "libtorch_cpu.so is not mapped into this process";
-            }
-            Set<String> missing = missingSymbols(libtorch);
-            if (!missing.isEmpty()) {
-                return libtorch + " lacks symbols the bridge calls: " + missing;
-            }
-            Loader.load(NativeOpsBridge.class);
-            return null;
-        }
-    }
-
-    /** The required symbols the given shared object does not export. */
-    static Set<String> missingSymbols(Path sharedObject) throws IOException {
-        Set<String> defined = ElfDynamicSymbols.read(sharedObject).defined();
-        return REQUIRED_SYMBOLS.stream()
-                .filter(s -> !defined.contains(s))
-                .collect(Collectors.toCollection(TreeSet::new));
-    }
-
-    /** The path of a loaded shared object with this file name, from /proc/self/maps. */
-    static Path loadedLibrary(String fileName) throws IOException {
-        Path maps = Path.of("/proc/self/maps");
-        if (!Files.isReadable(maps)) {
-            return null;
-        }
-        try (Stream<String> lines = Files.lines(maps)) {
-            List<String> paths =
-                    lines.map(line -> {
-                                int slash = line.indexOf('/');
-                                return slash < 0 ? "" : line.substring(slash);
-                            })
-                            .filter(path -> path.endsWith("/" + fileName))
-                            .distinct()
-                            .collect(Collectors.toList());
-            if (paths.size() > 1) {
-                throw new IOException("several " + fileName + " are loaded: " + paths);
-            }
-            return paths.isEmpty() ? null : Path.of(paths.get(0));
         }
     }
 }

@@ -1,18 +1,24 @@
 package io.github.bark4j;
 
+import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Name;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
  * JNI entry points of the bark4j native bridge, generated and compiled by JavaCPP during the
- * Maven build ({@code src/main/cpp/bark4j_native_ops.h}). Arguments and results are raw DJL
- * tensor handles ({@code at::Tensor*}); every returned handle is a new heap tensor the caller
- * must wrap in a {@code PtNDArray}. C++ exceptions come back as {@link RuntimeException}.
+ * Maven build ({@code src/main/cpp/bark4j_*.h}). Tensor arguments are raw DJL tensor handles
+ * ({@code at::Tensor*}); every returned handle is a new heap tensor the caller must wrap in a
+ * {@code PtNDArray}. Addresses are raw native pointers. C++ exceptions come back as {@link
+ * RuntimeException}.
  *
- * <p>Only {@link NativeOps} uses this class, after it has checked that the bridge can be loaded.
- * Keep it free of DJL types so JavaCPP's builder can load it on its own.
+ * <p>Only {@link NativeLibrary}, {@link NativeOps} and {@link NativeGpt} use this class, after
+ * {@link NativeLibrary} has checked that the bridge can be loaded. Keep it free of DJL types so
+ * JavaCPP's builder can load it on its own.
  */
-@Platform(value = "linux-x86_64", compiler = "cpp17", include = "bark4j_native_ops.h")
+@Platform(
+        value = "linux-x86_64",
+        compiler = "cpp17",
+        include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_gpt_step.h"})
 final class NativeOpsBridge {
 
     private NativeOpsBridge() {}
@@ -31,6 +37,49 @@ final class NativeOpsBridge {
             long groups,
             long dilation);
 
-    @Name("bark4j_multinomial")
-    static native long multinomial(long probs, long numSamples, boolean replacement, long seed);
+    /** Address of a contiguous CPU tensor's data (float32, or float64 when {@code isDouble}). */
+    @Name("bark4j_tensor_address")
+    static native long tensorAddress(long tensor, boolean isDouble);
+
+    /** y (rows, out) = x (rows, in) · W (out, in)ᵀ + bias; raw addresses, bias 0 for none. */
+    @Name("bark4j_linear")
+    static native void linear(long x, int rows, int in, long weight, int weightType, long bias, long y, long out);
+
+    /** A new native buffer of {@code count} floats at {@code source} rounded to bfloat16. */
+    @Name("bark4j_to_bf16")
+    static native long toBf16(long source, long count);
+
+    @Name("bark4j_free")
+    static native void free(long address);
+
+    /** Caps the instruction set the kernels use (0 portable, 1 AVX2, 2 AVX-512); returns the one in use. */
+    @Name("bark4j_set_isa")
+    static native int setIsa(int isa);
+
+    /** libtorch's intra-op thread count, which the kernels use. */
+    @Name("bark4j_pool_threads")
+    static native int poolThreads();
+
+    /** The file that provides the OpenMP runtime the bridge calls. */
+    @Name("bark4j_openmp_library")
+    static native String openmpLibrary();
+
+    @Name("bark4j_gpt_create")
+    static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses);
+
+    @Name("bark4j_gpt_free")
+    static native void gptFree(long plan);
+
+    @Name("bark4j_gpt_step")
+    static native void gptStep(
+            long plan,
+            @Cast("const long long*") long[] ids,
+            int rows,
+            int position,
+            @Cast("const long long*") long[] kvHandles,
+            int capacity,
+            int from,
+            int to,
+            double[] logits,
+            int[] argmax);
 }

@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.jni.JniUtils;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,24 +71,6 @@ final class Pipeline {
      * {@code seeds[i]}. Each result has one segment: its whole (normalized) text.
      */
     List<Speech> generate(List<String> texts, VoicePreset voice, GenerationOptions o, long[] seeds) {
-        // PyTorch's grad mode belongs to the thread, and DJL turns it off only on the thread that starts
-        // the engine: on any other thread (a pool, a Spark task, a stream's consumer) ops would record
-        // autograd graphs, and the codec's LSTM would take another kernel and give slightly different audio
-        boolean grad = JniUtils.isGradMode();
-        if (grad) {
-            JniUtils.setGradMode(false);
-        }
-        try {
-            return generateWithoutGrad(texts, voice, o, seeds);
-        } finally {
-            if (grad) {
-                JniUtils.setGradMode(true);
-            }
-        }
-    }
-
-    private List<Speech> generateWithoutGrad(List<String> texts, VoicePreset voice, GenerationOptions o,
-            long[] seeds) {
         int batch = texts.size();
         long[][] textIds = new long[batch][];
         List<List<String>> warnings = new ArrayList<>();

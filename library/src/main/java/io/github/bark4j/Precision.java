@@ -10,6 +10,14 @@ public enum Precision {
      * FP32.
      */
     FP16,
+    /**
+     * bfloat16 weights for the decode steps of the semantic and coarse GPTs (half the bytes each
+     * step reads), with a 32-bit residual stream, norms and logits; needs bark4j's native bridge
+     * on a CPU (falls back to {@link #FP32}, logged, elsewhere). Prompt passes, the fine GPT and
+     * EnCodec run in FP32. Tokens equal FP32's wherever the top two logits are not within the
+     * bf16 rounding of each other.
+     */
+    BF16,
     /** 64-bit floats: slow, for conformance checks and debugging (reproduces the original bit-near). */
     FP64
 }

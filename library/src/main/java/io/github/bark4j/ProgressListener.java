@@ -12,8 +12,11 @@ public interface ProgressListener {
     void onProgress(Stage stage, int done, int total);
 
     /**
-     * Called when a segment's audio is ready (long-form speech and streams; a single generation is
-     * one segment). Segments run in batches, so the stage progress in between covers the batch.
+     * Segments of one text ({@code generate(String, ...)} and {@code stream}): called with
+     * {@code done = 0} before the first segment starts, then each time a segment's audio is ready
+     * (a short text is one segment). Segments run in batches, so the stage progress in between
+     * covers the whole batch. The list form of {@code generate} reports only texts spoken in
+     * several segments.
      *
      * @param done segments finished so far, in text order
      * @param total segments of the text

@@ -255,6 +255,14 @@ final class PyTorchCheckpoint implements TensorSource {
                         t.storageStart() + t.offset() * es, count * es);
                 return new RawTensor(name, t.dtype(), t.shape().clone(), mapped);
             }
+            // a view that repeats its storage (stride 0) would be materialized on the heap: a few bytes of
+            // file must not make bark4j allocate gigabytes, so no view may grow beyond the whole file
+            if (count * es > channel.size()) {
+                throw new ModelLoadException("Tensor '" + name + "' of " + path + " is a strided view of "
+                        + count * es + " bytes, more than the " + channel.size() + "-byte file holds;"
+                        + " a strided tensor must stay under 2 GiB and within the file: save the checkpoint"
+                        + " with contiguous tensors (e.g. .contiguous().clone())");
+            }
             return new RawTensor(name, t.dtype(), t.shape().clone(), gather(t, count));
         } catch (IOException ex) {
             throw new ModelLoadException("Cannot map tensor '" + name + "' of " + path + ": " + ex.getMessage(), ex);

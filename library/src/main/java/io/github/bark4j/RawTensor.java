@@ -12,7 +12,8 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
 
     RawTensor {
         data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
-        long expected = Math.multiplyExact(numElements(shape), (long) dtype.bytes);
+        long elements = numElements(shape);
+        long expected = elements > Long.MAX_VALUE / dtype.bytes ? -1 : elements * dtype.bytes;
         if (expected != data.remaining()) {
             throw new ModelLoadException(
                     "Tensor '" + name + "' has " + data.remaining() + " bytes but shape "
@@ -26,7 +27,11 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
             if (d < 0) {
                 throw new ModelLoadException("Negative dimension in shape " + Arrays.toString(shape));
             }
-            n = Math.multiplyExact(n, d);
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new ModelLoadException("Shape " + Arrays.toString(shape) + " has more than 2^63 elements");
+            }
         }
         return n;
     }

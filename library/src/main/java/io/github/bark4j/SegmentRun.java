@@ -67,6 +67,9 @@ final class SegmentRun implements Iterator<Speech> {
     }
 
     private void generateMore() {
+        if (generated == 0) {
+            options.progress().onSegment(0, segments.size());
+        }
         int n = voice == null || (firstAlone && generated == 0) ? 1
                 : Math.min(options.maxBatch(), segments.size() - generated);
         long[] seeds = new long[n];

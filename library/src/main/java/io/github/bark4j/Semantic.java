@@ -112,12 +112,13 @@ final class Semantic {
             scope.suppressNotUsedWarning();
             NDArray x = promptEmbeddings(gpt, manager, prompt, batch);
             double[] logits = Tensors.toDoubles(gpt.forwardCausal(x, cache, true));
-            int vocab = logits.length / batch;
             // rows[j]: the text whose logits are row j; finished texts leave the batch (and the cache)
             int[] rows = new int[batch];
             Arrays.setAll(rows, b -> b);
             for (int step = 0; step < maxNew; step++) {
                 Cancellation.check();
+                // the prompt pass gives the whole vocabulary, decode steps only ids 0..EOS
+                int vocab = logits.length / rows.length;
                 int[] kept = new int[rows.length];
                 int stillActive = 0;
                 for (int j = 0; j < rows.length; j++) {
@@ -153,11 +154,7 @@ final class Semantic {
                 for (int j = 0; j < rows.length; j++) {
                     feed[j] = out[rows[j]][lengths[rows[j]] - 1];
                 }
-                try (NDScope stepScope = new NDScope()) {
-                    stepScope.suppressNotUsedWarning();
-                    NDArray ids = Tensors.ids(manager, feed, rows.length, 1);
-                    logits = Tensors.toDoubles(gpt.forwardCausal(gpt.embed(ids), cache, true));
-                }
+                logits = gpt.decode(manager, feed, cache, 0, EOS + 1);
             }
         }
         int[][] result = new int[batch][];

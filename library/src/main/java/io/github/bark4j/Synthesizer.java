@@ -3,6 +3,7 @@ package io.github.bark4j;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Spliterator;
 import java.util.Spliterators;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
@@ -22,7 +24,23 @@ import java.util.stream.StreamSupport;
 
 /**
  * Bark text-to-speech: text → semantic tokens → coarse codes → fine codes → 24 kHz audio. Load once,
- * generate many times; {@link #close()} releases all native memory. Calls may run concurrently.
+ * generate many times; {@link #close()} releases all native memory.
+ *
+ * <p><b>Threads.</b> A synthesizer is thread-safe: any number of threads may call {@code generate},
+ * {@link #voice(String)} and the getters at once, and each call gives exactly what it would give alone
+ * (its own seed, sampler, KV cache and scratch memory; the weights are shared and only read). No lock
+ * is taken per decode step. All calls share libtorch's intra-op thread pool (sized by
+ * {@code -Dai.djl.pytorch.num_threads}), so concurrent calls divide the cores rather than multiply
+ * them: concurrency raises throughput only while one call leaves cores idle.
+ *
+ * <p><b>Closing.</b> {@link #close()} lets calls in flight stop at their next step (they throw
+ * {@link SynthesizerClosedException}), waits for them at most {@link #CLOSE_WAIT_SECONDS} seconds, then
+ * releases the native memory; a call that is still inside a native operation past that bound releases
+ * it when it returns. Calls made after {@code close()} throw {@link SynthesizerClosedException}.
+ *
+ * <p><b>Errors.</b> Everything a call throws is a {@link BarkException} (engine failures, including a
+ * device out of memory, arrive as {@link GenerationException}), except {@link NullPointerException}
+ * for a null argument and {@link IllegalArgumentException} for option values out of range.
  *
  * <pre>{@code
  * try (Synthesizer synth = Synthesizer.builder().modelDir(path).build()) {
@@ -36,18 +54,25 @@ public final class Synthesizer implements AutoCloseable {
     private final BarkModel model;
     private final Precision precision;
     private final Attention attention;
+    private final boolean nativeStep;
     private final Offload offload;
     private final Device device;
     private final Voices voices;
     private final Pipeline pipeline;
+    /** Readers: calls in flight; the writer: the release of the model's memory. */
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private boolean closed;
+    private volatile boolean closed;
+    private boolean released;
 
-    private Synthesizer(BarkModel model, Precision precision, Attention attention, Offload offload, Device device,
-            Voices voices) {
+    /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
+    public static final long CLOSE_WAIT_SECONDS = 30;
+
+    private Synthesizer(BarkModel model, Precision precision, Attention attention, boolean nativeStep, Offload offload,
+            Device device, Voices voices) {
         this.model = model;
         this.precision = precision;
         this.attention = attention;
+        this.nativeStep = nativeStep;
         this.offload = offload;
         this.device = device;
         this.voices = voices;
@@ -65,6 +90,11 @@ public final class Synthesizer implements AutoCloseable {
     /** The attention kernel in use: {@link Attention#EAGER} when SDPA was asked for but is unavailable. */
     public Attention attention() {
         return attention;
+    }
+
+    /** Whether the semantic and coarse decode steps run as one native call each (see {@link Builder#nativeStep}). */
+    public boolean nativeStep() {
+        return nativeStep;
     }
 
     public Offload offload() {
@@ -241,12 +271,35 @@ public final class Synthesizer implements AutoCloseable {
     /** Runs {@code work} while the model is open and cannot be closed (the tokenizer is native too). */
     private <T> T whileOpen(Supplier<T> work) {
         lifecycle.readLock().lock();
+        // libtorch's grad mode is per thread and DJL turns it off only on the thread that started the
+        // engine; left on, other threads take other kernels (e.g. the LSTM's) and differ in the last bits
+        boolean grad = JniUtils.isGradMode();
         try {
+            if (grad) {
+                JniUtils.setGradMode(false);
+            }
             ensureOpen();
-            return work.get();
+            // calls in flight stop within one decode step once close() begins
+            return Cancellation.during(() -> closed, work);
+        } catch (RuntimeException e) {
+            throw closed ? closedDuringCall(e) : Failures.duringGeneration(e, device.toString());
         } finally {
+            if (grad) {
+                JniUtils.setGradMode(true);
+            }
             lifecycle.readLock().unlock();
+            releaseIfClosed();
         }
+    }
+
+    private static BarkException closedDuringCall(RuntimeException e) {
+        if (e instanceof SynthesizerClosedException sce) {
+            return sce;
+        }
+        SynthesizerClosedException c = new SynthesizerClosedException("This Synthesizer was closed during the"
+                + " call; build a new one");
+        c.addSuppressed(e);
+        return c;
     }
 
     /** Fine codes (K, T) → audio samples. */
@@ -286,7 +339,7 @@ public final class Synthesizer implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("This Synthesizer is closed");
+            throw new SynthesizerClosedException("This Synthesizer is closed; build a new one");
         }
     }
 
@@ -294,17 +347,50 @@ public final class Synthesizer implements AutoCloseable {
         return model;
     }
 
-    /** Releases the model's native memory; waits for running generations to finish. Idempotent. */
+    /**
+     * Releases the model's native memory. Calls in flight stop at their next step with
+     * {@link SynthesizerClosedException}; this waits for them at most {@link #CLOSE_WAIT_SECONDS}
+     * seconds, and if one is still inside a native operation by then, that call releases the memory
+     * when it returns. Idempotent; never waits longer than the bound.
+     */
     @Override
     public void close() {
-        lifecycle.writeLock().lock();
+        closed = true;
+        boolean locked;
         try {
-            if (!closed) {
-                closed = true;
-                model.close();
-            }
+            locked = lifecycle.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            locked = false;
+        }
+        if (!locked) {
+            LOG.warn("Synthesizer.close(): calls still running after {} s; the last one releases the model",
+                    CLOSE_WAIT_SECONDS);
+            return;
+        }
+        try {
+            release();
         } finally {
             lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** After a call leaves: releases the model if close() gave up waiting for it. */
+    private void releaseIfClosed() {
+        if (closed && lifecycle.writeLock().tryLock()) {
+            try {
+                release();
+            } finally {
+                lifecycle.writeLock().unlock();
+            }
+        }
+    }
+
+    /** Called with the write lock held. */
+    private void release() {
+        if (!released) {
+            released = true;
+            model.close();
         }
     }
 
@@ -315,7 +401,8 @@ public final class Synthesizer implements AutoCloseable {
         private ModelHub hub;
         private final ModelHub.Builder hubBuilder = ModelHub.builder();
         private Precision precision = Precision.FP32;
-        private Attention attention = Attention.EAGER;
+        private Attention attention = Attention.SDPA;
+        private boolean nativeStep = true;
         private Offload offload = Offload.NONE;
         private String device;
 
@@ -370,9 +457,22 @@ public final class Synthesizer implements AutoCloseable {
             return this;
         }
 
-        /** Attention kernel; {@link Attention#EAGER} (the reference) by default. */
+        /**
+         * Attention kernel; {@link Attention#SDPA} (libtorch's fused kernel) by default, which falls
+         * back to {@link Attention#EAGER} (the reference) where the native bridge cannot load.
+         */
         public Builder attention(Attention attention) {
             this.attention = Objects.requireNonNull(attention, "attention");
+            return this;
+        }
+
+        /**
+         * Whether the semantic and coarse decode steps run as one native call each, with bark4j's
+         * small-batch kernels (default true; used on the CPU with the native bridge, FP32, FP64 or
+         * BF16, no offload). False selects the Java reference path.
+         */
+        public Builder nativeStep(boolean enabled) {
+            this.nativeStep = enabled;
             return this;
         }
 
@@ -411,20 +511,30 @@ public final class Synthesizer implements AutoCloseable {
                     HubOptions.extendOfflineToDjl(System::getenv);
                 }
             }
-            Engine engine = Engine.getEngine("PyTorch");
-            Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
-            Attention effective = attention;
-            if (attention == Attention.SDPA && !NativeOps.isAvailable()) {
-                LOG.warn("SDPA attention needs bark4j's native bridge, which is unavailable ({}); using EAGER",
-                        NativeOps.unavailableReason());
-                effective = Attention.EAGER;
+            Engine engine;
+            try {
+                engine = Engine.getEngine("PyTorch");
+            } catch (RuntimeException e) {
+                throw new ModelLoadException("DJL's PyTorch engine is unavailable (" + e.getMessage() + "): add"
+                        + " ai.djl.pytorch:pytorch-native-cpu (or a GPU build) and pytorch-jni to the classpath", e);
             }
-            AttentionKernel kernel = effective == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
-            boolean nativeConv = NativeOps.isAvailable() && !dev.isGpu();
+            Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
+            SpeedChoice choice = SpeedChoice.resolve(precision, attention, nativeStep, offload,
+                    NativeOps.isAvailable(), NativeOps.unavailableReason(), dev.isGpu());
+            choice.notes().forEach(LOG::warn);
+            AttentionKernel kernel = choice.attention() == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
             Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
-            BarkModel model = BarkModel.load(dir, precision, weights, kernel, nativeConv);
-            LOG.debug("Loaded Bark model from {} ({}, {}, {}, offload {})", dir, precision, effective, dev, offload);
-            return new Synthesizer(model, precision, effective, offload, dev, voices);
+            BarkModel model;
+            try {
+                model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(),
+                        choice.nativeStep());
+            } catch (RuntimeException e) {
+                throw Failures.duringLoad(e, dir);
+            }
+            LOG.debug("Loaded Bark model from {} ({}, {}, native step {}, {}, offload {})", dir, choice.precision(),
+                    choice.attention(), choice.nativeStep(), dev, offload);
+            return new Synthesizer(model, choice.precision(), choice.attention(), choice.nativeStep(), offload, dev,
+                    voices);
         }
     }
 }

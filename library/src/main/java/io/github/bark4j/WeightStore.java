@@ -107,38 +107,59 @@ final class WeightStore {
     }
 
     /**
-     * Copies a raw tensor into a fresh DJL array of {@code target} type. BF16 (and any type DJL's JNI
-     * cannot take) is widened in Java first, because handing it to DJL aborts the JVM.
+     * Copies a raw tensor into a fresh DJL array of {@code target} type, in memory libtorch owns.
+     *
+     * <p>DJL's {@code create(ByteBuffer)} on the CPU wraps the buffer without copying and keeps it alive
+     * as long as the array. Weights built that way would sit in direct byte buffers, which count against
+     * {@code -XX:MaxDirectMemorySize} (by default the heap limit), so a model larger than the heap would
+     * not load. Instead the file's own memory-mapped bytes (which do not count) are wrapped only for the
+     * moment libtorch copies them ({@code clone} or the dtype conversion). BF16 (and any type DJL's JNI
+     * cannot take) is widened in Java first, because handing it to DJL aborts the JVM; that widening
+     * needs one transient direct buffer per tensor, released before the next.
      */
     static NDArray toNDArray(RawTensor raw, NDManager manager, DataType target) {
         Shape shape = new Shape(raw.shape());
         DataType direct = raw.dtype().djlTypeOrNull();
-        NDArray created;
+        NDArray wrapped;
         if (direct != null && (direct == DataType.FLOAT32 || direct == DataType.FLOAT64 || direct == DataType.FLOAT16)) {
-            ByteBuffer copy = ByteBuffer.allocateDirect(raw.data().remaining()).order(ByteOrder.nativeOrder());
-            copy.put(raw.data().duplicate());
-            copy.flip();
-            created = manager.create(copy, shape, direct);
+            ByteBuffer bytes = raw.data().duplicate().order(ByteOrder.nativeOrder());
+            if (!bytes.isDirect()) {
+                bytes = transientDirect(raw, bytes.remaining()).put(bytes).flip();
+            }
+            wrapped = manager.create(bytes, shape, direct);
         } else if (raw.dtype() == DType.BF16) {
-            // widened straight into native memory: bfloat16 is the high half of a float32
+            // bfloat16 is the high half of a float32
             ByteBuffer src = raw.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
             int n = Math.toIntExact(raw.numElements());
-            ByteBuffer wide = ByteBuffer.allocateDirect(Math.multiplyExact(n, 4)).order(ByteOrder.nativeOrder());
+            ByteBuffer wide = transientDirect(raw, Math.multiplyExact((long) n, 4L));
             for (int i = 0; i < n; i++) {
                 wide.putInt((src.getShort(i * 2) & 0xFFFF) << 16);
             }
             wide.flip();
-            created = manager.create(wide, shape, DataType.FLOAT32);
+            wrapped = manager.create(wide, shape, DataType.FLOAT32);
         } else {
-            float[] values = raw.toFloatArray();
-            created = manager.create(values, shape);
+            wrapped = manager.create(raw.toFloatArray(), shape);
         }
-        if (created.getDataType() == target) {
-            return created;
+        try {
+            // a new tensor in libtorch's own memory either way: the wrapped bytes may go
+            return wrapped.getDataType() == target ? wrapped.duplicate() : wrapped.toType(target, false);
+        } finally {
+            wrapped.close();
         }
-        NDArray converted = created.toType(target, false);
-        created.close();
-        return converted;
+    }
+
+    /** A direct buffer for one tensor's copy, or a load error naming the JVM flag that limits it. */
+    private static ByteBuffer transientDirect(RawTensor raw, long bytes) {
+        if (bytes > Integer.MAX_VALUE) {
+            throw new ModelLoadException("Tensor '" + raw.name() + "' needs " + bytes
+                    + " bytes once widened; a single tensor must be under 2 GiB");
+        }
+        try {
+            return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+        } catch (OutOfMemoryError e) {
+            throw new ModelLoadException("Not enough direct memory to stage tensor '" + raw.name() + "' ("
+                    + bytes + " bytes): raise -XX:MaxDirectMemorySize (by default the -Xmx heap limit)", e);
+        }
     }
 
     private NDArray toNDArray(RawTensor raw, DataType target) {

@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * The tiny-bark golden cases, end to end through the public API in greedy FP64: text ids, every
- * semantic, coarse and fine token, and every audio sample within 1e-6 of the original Bark.
+ * semantic, coarse and fine token, and every audio sample within 1e-6 of the original Bark. With the
+ * builder's defaults, i.e. through the native decode step and SDPA where the bridge loads.
  */
 class ConformanceTest {
     private static Synthesizer synth;
@@ -22,6 +23,7 @@ class ConformanceTest {
     @BeforeAll
     static void load() {
         synth = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.FP64).build();
+        assertEquals(NativeLibrary.isAvailable(), synth.nativeStep(), "the native step is the default");
     }
 
     @AfterAll

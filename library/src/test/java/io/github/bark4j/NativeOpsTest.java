@@ -54,30 +54,31 @@ class NativeOpsTest {
 
     @Test
     void loadedLibtorchExportsEverySymbolTheBridgeCalls() throws Exception {
-        Path libtorch = NativeOps.loadedLibrary("libtorch_cpu.so");
+        Path libtorch = NativeLibrary.loadedLibrary("libtorch_cpu.so");
         assertTrue(libtorch != null, "libtorch_cpu.so is mapped");
         // the real libtorch DJL extracted, never the build-time stub
         assertFalse(libtorch.startsWith(Path.of("target").toAbsolutePath()), libtorch.toString());
         Set<String> defined = ElfDynamicSymbols.read(libtorch).defined();
         assertTrue(defined.size() > 10_000, "libtorch exports many symbols: " + defined.size());
-        for (String symbol : NativeOps.REQUIRED_SYMBOLS) {
+        for (String symbol : NativeLibrary.REQUIRED_SYMBOLS) {
             assertTrue(defined.contains(symbol), "libtorch exports " + symbol);
         }
-        assertEquals(Set.of(), NativeOps.missingSymbols(libtorch));
+        assertEquals(Set.of(), NativeLibrary.missingSymbols(libtorch));
     }
 
     @Test
     void bridgeNeedsExactlyTheListedLibtorchSymbols() throws Exception {
         Path bridge =
-                Path.of(NativeOps.class.getResource(NativeOps.BRIDGE_RESOURCE).toURI());
+                Path.of(NativeLibrary.class.getResource(NativeLibrary.BRIDGE_RESOURCE).toURI());
         ElfDynamicSymbols symbols = ElfDynamicSymbols.read(bridge);
         Set<String> fromTorch = new HashSet<>();
         for (String s : symbols.undefined()) {
-            if (s.startsWith("_ZN2at") || s.startsWith("_ZN3c10") || s.startsWith("_ZN5torch")) {
+            if (s.startsWith("_ZN2at") || s.startsWith("_ZNK2at") || s.startsWith("_ZN3c10")
+                    || s.startsWith("_ZNK3c10") || s.startsWith("_ZN5torch")) {
                 fromTorch.add(s);
             }
         }
-        assertEquals(new HashSet<>(NativeOps.REQUIRED_SYMBOLS), fromTorch);
+        assertEquals(new HashSet<>(NativeLibrary.REQUIRED_SYMBOLS), fromTorch);
         assertTrue(symbols.defined().contains("JNI_OnLoad"));
     }
 
@@ -85,7 +86,7 @@ class NativeOpsTest {
     void missingSymbolsAreReportedForOtherLibraries() throws Exception {
         Path stub = Path.of("target/native-stub/libtorch_cpu.so");
         assertEquals(
-                new HashSet<>(NativeOps.REQUIRED_SYMBOLS), NativeOps.missingSymbols(stub));
+                new HashSet<>(NativeLibrary.REQUIRED_SYMBOLS), NativeLibrary.missingSymbols(stub));
     }
 
     // ---------------------------------------------------------------- attention
@@ -313,117 +314,6 @@ class NativeOpsTest {
                         w.toType(DataType.INT32, false), null, 1, 0, 0, 1, 1));
         // still usable afterwards
         assertEquals(new Shape(1, 3, 8), NativeOps.convTranspose1d(x, w, b, 1, 0, 0, 1, 1).getShape());
-    }
-
-    // ---------------------------------------------------------------- multinomial
-
-    @Test
-    void multinomialIsReproducibleForASeed() {
-        NDArray probs = manager.create(randomDoubles(51, 4 * 50), new Shape(4, 50))
-                .abs().toType(DataType.FLOAT32, false);
-        for (boolean replacement : new boolean[] {false, true}) {
-            NDArray a = NativeOps.multinomial(probs, 8, replacement, 1234);
-            NDArray b = NativeOps.multinomial(probs, 8, replacement, 1234);
-            NDArray c = NativeOps.multinomial(probs, 8, replacement, 98765);
-            assertEquals(new Shape(4, 8), a.getShape());
-            assertEquals(DataType.INT64, a.getDataType());
-            assertArrayEquals(a.toLongArray(), b.toLongArray());
-            assertFalse(Arrays.equals(a.toLongArray(), c.toLongArray()));
-            for (long i : a.toLongArray()) {
-                assertTrue(i >= 0 && i < 50);
-            }
-            if (!replacement) {
-                for (int row = 0; row < 4; row++) {
-                    long[] drawn = a.get(row).toLongArray();
-                    assertEquals(8, Arrays.stream(drawn).distinct().count(), "no repeats in a row");
-                }
-            }
-        }
-        // a seed interleaved with other draws still gives the same samples
-        NDArray first = NativeOps.multinomial(probs.toType(DataType.FLOAT64, false), 3, 7);
-        NativeOps.multinomial(probs, 5, true, 8);
-        assertArrayEquals(first.toLongArray(),
-                NativeOps.multinomial(probs.toType(DataType.FLOAT64, false), 3, 7).toLongArray());
-    }
-
-    @Test
-    void multinomialSeedsHoldAcrossThreads() throws Exception {
-        NDArray probs = manager.create(randomDoubles(61, 2 * 300), new Shape(2, 300))
-                .abs().toType(DataType.FLOAT32, false);
-        long[][] expected = new long[16][];
-        for (int seed = 0; seed < 16; seed++) {
-            expected[seed] = NativeOps.multinomial(probs, 4, true, seed).toLongArray();
-        }
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
-        try {
-            java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
-            for (int task = 0; task < 64; task++) {
-                int seed = task % 16;
-                results.add(pool.submit(() -> {
-                    try (NDManager local = manager.newSubManager()) {
-                        NDArray mine = probs.duplicate();
-                        mine.attach(local);
-                        NDArray drawn = NativeOps.multinomial(mine, 4, true, seed);
-                        return Arrays.equals(expected[seed], drawn.toLongArray());
-                    }
-                }));
-            }
-            for (java.util.concurrent.Future<Boolean> r : results) {
-                assertTrue(r.get(), "same seed, same samples on any thread");
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    @Test
-    void multinomialFollowsTheDistribution() {
-        // one-hot rows always give their index; zero columns are never drawn
-        float[] p = new float[3 * 6];
-        p[2] = 1f;          // row 0: only index 2
-        p[6 + 5] = 0.25f;   // row 1: only index 5
-        p[12 + 1] = 3f;     // row 2: 1 and 4 at 3:1 (unnormalized)
-        p[12 + 4] = 1f;
-        NDArray probs = manager.create(p, new Shape(3, 6));
-        int[] counts = new int[6];
-        int draws = 2000;
-        for (int seed = 0; seed < draws; seed++) {
-            long[] s = NativeOps.multinomial(probs, 1, seed).toLongArray();
-            assertEquals(3, s.length);
-            assertEquals(2, s[0]);
-            assertEquals(5, s[1]);
-            assertTrue(s[2] == 1 || s[2] == 4, "zero-probability column drawn: " + s[2]);
-            counts[(int) s[2]]++;
-        }
-        double share = counts[1] / (double) draws;
-        assertTrue(Math.abs(share - 0.75) < 0.05, "index 1 share " + share);
-        // many samples with replacement from one seed: frequencies follow the weights
-        long[] many = NativeOps.multinomial(probs.get(2), 20000, true, 5).toLongArray();
-        assertEquals(20000, many.length);
-        long ones = Arrays.stream(many).filter(i -> i == 1).count();
-        assertEquals(20000, ones + Arrays.stream(many).filter(i -> i == 4).count());
-        assertTrue(Math.abs(ones / 20000.0 - 0.75) < 0.02, "share " + ones / 20000.0);
-    }
-
-    @Test
-    void multinomialRejectsBadArguments() {
-        NDArray probs = manager.ones(new Shape(2, 4));
-        assertThrows(IllegalArgumentException.class,
-                () -> NativeOps.multinomial(probs.reshape(1, 2, 4), 1, 0));
-        assertThrows(IllegalArgumentException.class,
-                () -> NativeOps.multinomial(probs.toType(DataType.INT32, false), 1, 0));
-        assertThrows(IllegalArgumentException.class, () -> NativeOps.multinomial(probs, 0, 0));
-        assertThrows(IllegalArgumentException.class, () -> NativeOps.multinomial(probs, 5, 0));
-        assertEquals(new Shape(2, 5), NativeOps.multinomial(probs, 5, true, 0).getShape());
-        // negative and all-zero rows are rejected by ATen: Java exception, no crash
-        NDArray negative = manager.create(new float[] {0.5f, -0.1f, 0.6f}, new Shape(1, 3));
-        assertThrows(EngineException.class, () -> NativeOps.multinomial(negative, 1, 0));
-        NDArray zeros = manager.zeros(new Shape(2, 3));
-        EngineException e = assertThrows(EngineException.class, () -> NativeOps.multinomial(zeros, 1, 0));
-        assertTrue(e.getMessage().startsWith("ATen multinomial failed: "), e.getMessage());
-        assertTrue(e.getMessage().contains("probabilit"), e.getMessage());
-        assertFalse(e.getMessage().contains("frame #"), "C++ backtrace kept off the message");
-        assertEquals(1, NativeOps.multinomial(probs, 1, 3).getShape().get(1));
     }
 
     // ---------------------------------------------------------------- references and helpers

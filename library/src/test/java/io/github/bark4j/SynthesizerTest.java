@@ -396,7 +396,8 @@ class SynthesizerTest {
         assertEquals(24_000, s.sampleRate());
         s.close();
         s.close();
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> s.generate("Hello world", greedyShort()));
+        SynthesizerClosedException e = assertThrows(SynthesizerClosedException.class,
+                () -> s.generate("Hello world", greedyShort()));
         assertMentions(e, "closed");
     }
 

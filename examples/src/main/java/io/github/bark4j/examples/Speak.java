@@ -1,5 +1,6 @@
 package io.github.bark4j.examples;
 
+import io.github.bark4j.Attention;
 import io.github.bark4j.BarkException;
 import io.github.bark4j.DownloadListener;
 import io.github.bark4j.GenerationOptions;
@@ -16,14 +17,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * Command line text-to-speech: {@code speak [options] [text...]} writes a 24 kHz WAV. Text comes from
- * the arguments or, when there are none, from standard input. Progress goes to standard error.
+ * the arguments, from {@code --text-file}, or, when there are none, from standard input, and may be of
+ * any length (spoken in segments). Progress goes to standard error.
  */
 public final class Speak {
     private static final String USAGE = String.join("\n",
             "Usage: speak [options] [text...]   (text from stdin when no text arguments are given)",
+            "  Text of any length is spoken in segments (sentences packed up to --segment-tokens),",
+            "  one voice throughout, joined by --pause seconds of silence.",
+            "  --text-file FILE      read the text from a UTF-8 file ('-' for standard input)",
             "  --model-dir DIR       local Bark model folder (Hugging Face layout)",
             "  --model ID            model to download and cache, e.g. suno/bark-small",
             "  --cache-dir DIR       download cache (default ~/.cache/bark4j)",
@@ -34,8 +40,15 @@ public final class Speak {
             "  --seed N              reproducible sampling",
             "  --greedy              argmax decoding (deterministic)",
             "  --temperature T       semantic and coarse temperature (default 0.7)",
-            "  --precision P         fp32 (default) or fp64",
-            "  --max-seconds S       cap on generated speech length",
+            "  --precision P         fp32 (default), bf16 (native bridge on a CPU), fp16 or fp64",
+            "  --attention A         sdpa (default, native bridge) or eager",
+            "  --max-seconds S       cap on generated speech length, per segment",
+            "  --pause S             silence between segments (default 0.25)",
+            "  --max-batch N         segments generated together (default 4)",
+            "  --segment-tokens N    most text tokens per segment, 1..256 (default 48)",
+            "  --single              one generation, text cut at 256 tokens (the original Bark)",
+            "  --stream              write the WAV segment by segment as each is ready (sizes fixed at the end)",
+            "  --srt FILE            also write SubRip captions, one per segment",
             "  --list-voices         print the model's voice presets and exit",
             "  --quiet               no progress output",
             "  --verbose             show all log messages (default: warnings and errors only)",
@@ -71,8 +84,9 @@ public final class Speak {
             return 0;
         }
         try {
-            String text = o.text.isEmpty() ? readStdin() : String.join(" ", o.text);
-            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision);
+            String text = o.textFile != null ? readText(o.textFile)
+                    : o.text.isEmpty() ? readStdin() : String.join(" ", o.text);
+            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision).attention(o.attention);
             if (o.modelDir != null) {
                 builder.modelDir(o.modelDir);
             } else {
@@ -105,6 +119,18 @@ public final class Speak {
                 if (o.maxSeconds != null) {
                     g.maxSemanticSeconds(o.maxSeconds);
                 }
+                if (o.pause != null) {
+                    g.pauseSeconds(o.pause);
+                }
+                if (o.maxBatch != null) {
+                    g.maxBatch(o.maxBatch);
+                }
+                if (o.segmentTokens != null) {
+                    g.maxSegmentTokens(o.segmentTokens);
+                }
+                if (o.single) {
+                    g.longForm(false);
+                }
                 if (o.voice != null) {
                     if (o.voice.endsWith(".npz")) {
                         g.voice(Path.of(o.voice));
@@ -116,7 +142,11 @@ public final class Speak {
                     g.progress(new StageProgress(err));
                 }
                 long start = System.nanoTime();
-                Speech speech = synth.generate(text, g.build());
+                GenerationOptions options = g.build();
+                if (o.stream) {
+                    return stream(synth, text, options, o, start, err);
+                }
+                Speech speech = synth.generate(text, options);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 if (!o.quiet) {
                     err.println();
@@ -126,16 +156,87 @@ public final class Speak {
                 if (o.saveVoice != null) {
                     speech.toVoicePreset().save(o.saveVoice);
                 }
-                err.printf(Locale.ROOT, "wrote %s: %.2f s of audio at %d Hz (%d semantic tokens) in %.1f s%n",
-                        o.out, speech.durationSeconds(), speech.sampleRate(), speech.semanticTokens().length, seconds);
+                if (o.srt != null) {
+                    writeText(o.srt, SubRip.captions(speech.segments(), speech.sampleRate()));
+                }
+                err.printf(Locale.ROOT, "wrote %s: %.2f s of audio at %d Hz (%d segments, %d semantic tokens) in %.1f s%n",
+                        o.out, speech.durationSeconds(), speech.sampleRate(), speech.segments().size(),
+                        speech.semanticTokens().length, seconds);
                 return 0;
             }
         } catch (BarkException | IllegalStateException e) {
             err.println("speak: " + e.getMessage());
             return 1;
         } catch (IOException e) {
-            err.println("speak: cannot read text: " + e.getMessage());
+            err.println("speak: " + e.getMessage());
             return 1;
+        }
+    }
+
+    /**
+     * Writes each segment to the WAV as soon as it is ready, so a player can start early; the
+     * header's sizes are fixed at the end (also after a failure, for what was written). With
+     * {@code --save-voice} the first segment's voice is saved: the voice of the whole text.
+     */
+    private static int stream(Synthesizer synth, String text, GenerationOptions options, Options o, long start,
+            PrintStream err) throws IOException {
+        int rate = synth.sampleRate();
+        int pause = (int) Math.round(options.pauseSeconds() * rate);
+        List<Speech.Segment> segments = new ArrayList<>();
+        int semanticTokens = 0;
+        double firstAudio = -1;
+        try (Stream<Speech> speech = synth.stream(text, options);
+                StreamingWav wav = new StreamingWav(o.out, rate)) {
+            for (Speech part : (Iterable<Speech>) speech::iterator) {
+                if (!segments.isEmpty()) {
+                    wav.silence(pause);
+                }
+                int at = (int) wav.samplesWritten();
+                wav.append(part.samples());
+                Speech.Segment s = part.segments().get(0);
+                segments.add(new Speech.Segment(s.text(), at + s.startSample(), at + s.endSample()));
+                semanticTokens += part.semanticTokens().length;
+                if (firstAudio < 0) {
+                    firstAudio = (System.nanoTime() - start) / 1e9;
+                    if (o.saveVoice != null && part.semanticTokens().length > 0) {
+                        part.toVoicePreset().save(o.saveVoice);
+                    }
+                }
+                for (String w : part.warnings()) {
+                    err.println();
+                    err.println("warning: segment " + segments.size() + ": " + w);
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (!o.quiet) {
+            err.println();
+        }
+        if (o.srt != null) {
+            writeText(o.srt, SubRip.captions(segments, rate));
+        }
+        double audio = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).endSample() / (double) rate;
+        err.printf(Locale.ROOT, "wrote %s: %.2f s of audio at %d Hz (%d segments, %d semantic tokens) in %.1f s,"
+                + " first audio after %.1f s%n", o.out, audio, rate, segments.size(), semanticTokens, seconds, firstAudio);
+        return 0;
+    }
+
+    private static String readText(Path file) throws IOException {
+        if (file.toString().equals("-")) {
+            return readStdin();
+        }
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IOException("cannot read text from " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeText(Path file, String text) throws IOException {
+        try {
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -162,13 +263,24 @@ public final class Speak {
         }
     }
 
-    /** Per-stage progress on one line each; semantic tokens are reported every 25. */
+    /**
+     * Per-stage progress on one line each, semantic tokens every 25; for text in several segments,
+     * each line starts with the segments done so far.
+     */
     static final class StageProgress implements io.github.bark4j.ProgressListener {
         private final PrintStream err;
         private Stage last;
+        private int segmentsDone;
+        private int segments;
 
         StageProgress(PrintStream err) {
             this.err = err;
+        }
+
+        @Override
+        public void onSegment(int done, int total) {
+            segmentsDone = done;
+            segments = total;
         }
 
         @Override
@@ -179,7 +291,9 @@ public final class Speak {
             boolean changed = stage != last;
             last = stage;
             if (changed || done % 25 == 0 || done == total || stage != Stage.SEMANTIC) {
-                err.printf(Locale.ROOT, "\r%-8s %5d / %-5d", stage.name().toLowerCase(Locale.ROOT), done, total);
+                String prefix = segments > 1 ? String.format(Locale.ROOT, "[%d/%d segments] ", segmentsDone, segments)
+                        : "";
+                err.printf(Locale.ROOT, "\r%s%-8s %5d / %-5d", prefix, stage.name().toLowerCase(Locale.ROOT), done, total);
                 err.flush();
             }
         }
@@ -202,7 +316,15 @@ public final class Speak {
         boolean greedy;
         Double temperature;
         Precision precision = Precision.FP32;
+        Attention attention = Attention.SDPA;
         Double maxSeconds;
+        Path textFile;
+        Double pause;
+        Integer maxBatch;
+        Integer segmentTokens;
+        boolean single;
+        boolean stream;
+        Path srt;
         boolean listVoices;
         boolean quiet;
         boolean verbose;
@@ -226,7 +348,15 @@ public final class Speak {
                     case "--greedy" -> o.greedy = true;
                     case "--temperature" -> o.temperature = parseDouble(value(args, ++i, a), a);
                     case "--precision" -> o.precision = parsePrecision(value(args, ++i, a));
+                    case "--attention" -> o.attention = parseAttention(value(args, ++i, a));
                     case "--max-seconds" -> o.maxSeconds = parseDouble(value(args, ++i, a), a);
+                    case "--text-file" -> o.textFile = Path.of(value(args, ++i, a));
+                    case "--pause" -> o.pause = parseDouble(value(args, ++i, a), a);
+                    case "--max-batch" -> o.maxBatch = parseInt(value(args, ++i, a), a);
+                    case "--segment-tokens" -> o.segmentTokens = parseInt(value(args, ++i, a), a);
+                    case "--single" -> o.single = true;
+                    case "--stream" -> o.stream = true;
+                    case "--srt" -> o.srt = Path.of(value(args, ++i, a));
                     case "--list-voices" -> o.listVoices = true;
                     case "--quiet" -> o.quiet = true;
                     case "--verbose" -> o.verbose = true;
@@ -250,6 +380,9 @@ public final class Speak {
                 if (o.modelDir == null && o.model == null) {
                     throw new IllegalArgumentException("give --model-dir DIR or --model suno/bark-small");
                 }
+                if (o.textFile != null && !o.text.isEmpty()) {
+                    throw new IllegalArgumentException("give the text either as arguments or with --text-file, not both");
+                }
                 if (o.modelDir != null && !Files.isDirectory(o.modelDir)) {
                     throw new IllegalArgumentException("--model-dir " + o.modelDir + " is not a folder");
                 }
@@ -272,6 +405,14 @@ public final class Speak {
             }
         }
 
+        private static int parseInt(String s, String option) {
+            try {
+                return Integer.parseInt(s);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + " needs an integer, got '" + s + "'");
+            }
+        }
+
         private static double parseDouble(String s, String option) {
             try {
                 return Double.parseDouble(s);
@@ -284,7 +425,15 @@ public final class Speak {
             try {
                 return Precision.valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--precision must be fp32 or fp64, got '" + s + "'");
+                throw new IllegalArgumentException("--precision must be fp32, bf16, fp16 or fp64, got '" + s + "'");
+            }
+        }
+
+        private static Attention parseAttention(String s) {
+            try {
+                return Attention.valueOf(s.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--attention must be sdpa or eager, got '" + s + "'");
             }
         }
     }

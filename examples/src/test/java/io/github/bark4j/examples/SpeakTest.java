@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** The command line on the tiny-bark fixture: WAV output, voice saving, exit codes and messages. */
 class SpeakTest {
@@ -57,6 +58,13 @@ class SpeakTest {
                 "--voice", voice.toString(), "--out", second.toString(), "Same voice.");
         assertEquals(0, again.code(), again.err());
         assertTrue(Files.size(second) > 44);
+
+        // the speed options: bf16 weights in the native step, the reference attention
+        Path bf16 = tmp.resolve("bf16.wav");
+        Result fast = run("--model-dir", fixture().toString(), "--greedy", "--max-seconds", "0.3", "--quiet",
+                "--precision", "bf16", "--attention", "eager", "--out", bf16.toString(), "Hello.");
+        assertEquals(0, fast.code(), fast.err());
+        assertTrue(Files.size(bf16) > 44);
     }
 
     @Test
@@ -70,6 +78,12 @@ class SpeakTest {
         Result badNumber = run("--model-dir", fixture().toString(), "--seed", "many", "x");
         assertEquals(2, badNumber.code());
         assertTrue(badNumber.err().contains("--seed needs an integer"), badNumber.err());
+        Result badPrecision = run("--model-dir", fixture().toString(), "--precision", "int8", "x");
+        assertEquals(2, badPrecision.code());
+        assertTrue(badPrecision.err().contains("--precision must be fp32, bf16, fp16 or fp64"), badPrecision.err());
+        Result badAttention = run("--model-dir", fixture().toString(), "--attention", "flash", "x");
+        assertEquals(2, badAttention.code());
+        assertTrue(badAttention.err().contains("--attention must be sdpa or eager"), badAttention.err());
         Result missingDir = run("--model-dir", "/nonexistent/bark", "x");
         assertEquals(2, missingDir.code());
         assertEquals(0, run("--help").code());
@@ -86,5 +100,113 @@ class SpeakTest {
         Result badTemp = run("--model-dir", fixture().toString(), "--temperature", "0", "x");
         assertEquals(1, badTemp.code());
         assertTrue(badTemp.err().contains("temperature"), badTemp.err());
+    }
+
+    private static byte[] pcm(byte[] wav) {
+        return java.util.Arrays.copyOfRange(wav, 44, wav.length);
+    }
+
+    /**
+     * A long text from a file, in segments: progress names them, the WAV is the same whether written
+     * at the end or streamed segment by segment (its header finalised), and the SubRip captions
+     * list the segments in order with times inside the audio.
+     */
+    @Test
+    void longTextFromAFileStreamedWithCaptions() throws Exception {
+        Path text = tmp.resolve("text.txt");
+        Files.writeString(text, "Hello world, this is a test.\nThe model can generate speech.\n\n"
+                + "People like music in the garden.", StandardCharsets.UTF_8);
+        Path whole = tmp.resolve("whole.wav");
+        Path streamed = tmp.resolve("streamed.wav");
+        Path srt = tmp.resolve("captions.srt");
+        String[] common = {"--model-dir", fixture().toString(), "--greedy", "--max-seconds", "0.1", "--segment-tokens",
+            "13", "--text-file", text.toString()};
+        Result r = run(concat(common, "--out", whole.toString()));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("3 segments"), r.err());
+        assertTrue(r.err().contains("[1/3 segments]"), "segment progress: " + r.err());
+        Result s = run(concat(common, "--stream", "--out", streamed.toString(), "--srt", srt.toString()));
+        assertEquals(0, s.code(), s.err());
+        assertTrue(s.err().contains("first audio after"), s.err());
+        byte[] a = Files.readAllBytes(whole);
+        byte[] b = Files.readAllBytes(streamed);
+        assertEquals(java.util.Arrays.toString(java.util.Arrays.copyOf(a, 44)),
+                java.util.Arrays.toString(java.util.Arrays.copyOf(b, 44)), "finalised header equals the one-shot WAV's");
+        assertTrue(java.util.Arrays.equals(pcm(a), pcm(b)), "same samples streamed");
+        int samples = (a.length - 44) / 2;
+
+        List<String> lines = Files.readAllLines(srt, StandardCharsets.UTF_8);
+        assertEquals("1", lines.get(0));
+        assertTrue(lines.get(1).matches("00:00:00,000 --> 00:00:\\d\\d,\\d{3}"), lines.get(1));
+        assertEquals("Hello world, this is a test.", lines.get(2));
+        assertEquals("", lines.get(3));
+        assertEquals("2", lines.get(4));
+        assertEquals("The model can generate speech.", lines.get(6));
+        assertEquals("People like music in the garden.", lines.get(10));
+        String end = lines.get(9).substring(lines.get(9).indexOf("--> ") + 4);
+        assertEquals(SubRip.time(samples, 24_000), end, "the last cue ends with the audio");
+    }
+
+    @Test
+    void textFromStandardInputAndTextFileConflicts() throws Exception {
+        java.io.InputStream stdin = System.in;
+        Path wav = tmp.resolve("stdin.wav");
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("Hello world.".getBytes(StandardCharsets.UTF_8)));
+            Result r = run("--model-dir", fixture().toString(), "--greedy", "--max-seconds", "0.1", "--quiet",
+                    "--text-file", "-", "--out", wav.toString());
+            assertEquals(0, r.code(), r.err());
+            assertTrue(Files.size(wav) > 44);
+        } finally {
+            System.setIn(stdin);
+        }
+        Result both = run("--model-dir", fixture().toString(), "--text-file", "x.txt", "Hello");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("--text-file"), both.err());
+        Result missing = run("--model-dir", fixture().toString(), "--text-file", tmp.resolve("none.txt").toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("cannot read text from"), missing.err());
+    }
+
+    @Test
+    void subRipTimesAndLineWrapping() {
+        assertEquals("00:00:00,000", SubRip.time(0, 24_000));
+        assertEquals("00:00:01,500", SubRip.time(36_000, 24_000));
+        assertEquals("01:01:01,001", SubRip.time((3661L * 1000 + 1) * 24, 24_000));
+        String text = "This sentence is long enough that a caption must break it into two lines somewhere.";
+        String wrapped = SubRip.wrap(text);
+        for (String line : wrapped.split("\n")) {
+            assertTrue(line.length() <= SubRip.LINE, line);
+        }
+        assertEquals(text, wrapped.replace('\n', ' '));
+        assertEquals("1\n00:00:00,000 --> 00:00:01,000\nHi.\n\n2\n00:00:01,250 --> 00:00:02,000\nThere.\n\n",
+                SubRip.captions(List.of(new io.github.bark4j.Speech.Segment("Hi.", 0, 24_000),
+                        new io.github.bark4j.Speech.Segment("There.", 30_000, 48_000)), 24_000));
+    }
+
+    @Test
+    void streamingWavIsReadableWhileGrowingAndFinalisedAtClose() throws Exception {
+        Path file = tmp.resolve("growing.wav");
+        try (StreamingWav wav = new StreamingWav(file, 24_000)) {
+            wav.append(new float[] {0.5f, -2f});
+            byte[] partial = Files.readAllBytes(file);
+            assertEquals(48, partial.length, "header and samples are on disk before the end");
+            assertEquals(-1, ByteBuffer.wrap(partial).order(ByteOrder.LITTLE_ENDIAN).getInt(40), "size still open");
+            wav.silence(3);
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(44 + 10, bytes.length);
+        assertEquals(36 + 10, b.getInt(4));
+        assertEquals(10, b.getInt(40));
+        assertEquals(16384, b.getShort(44)); // 0.5 * 32767 = 16383.5, rounded half up
+        assertEquals(-32767, b.getShort(46)); // clipped
+        assertEquals(0, b.getShort(48));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 }

@@ -1,0 +1,308 @@
+// bark4j native decode step: one call runs a whole causal GPT forward for one new position of
+// every row (embedding, pre-LayerNorm blocks with the KV write into the caller's preallocated
+// cache, attention over the cached positions, exact-GELU MLP, final norm, head), with the
+// small-batch kernels of bark4j_kernels.h for every matmul. Only the logits of the vocabulary
+// range the caller samples from (and their argmax) come back.
+//
+// The Java Gpt is the reference this mirrors line by line: same order of operations, 32-bit (or
+// 64-bit) residual stream, LayerNorm eps 1e-5 with biased variance, erf GELU, softmax attention
+// scaled by 1/sqrt(head size).
+#ifndef BARK4J_GPT_STEP_H
+#define BARK4J_GPT_STEP_H
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bark4j_kernels.h"
+#include "bark4j_native_ops.h"
+
+namespace bark4j {
+
+// Field order of the config array Java passes to bark4j_gpt_create.
+enum GptConfigField {
+  CFG_LAYERS = 0, CFG_HEADS, CFG_HIDDEN, CFG_VOCAB_IN, CFG_VOCAB_OUT, CFG_BLOCK, CFG_DOUBLE, CFG_WTYPE,
+  CFG_FIELDS
+};
+// Per-layer address order (12 entries); the model-wide ones come first (5 entries).
+enum GptAddress { A_TOKENS = 0, A_POSITIONS, A_FINAL_W, A_FINAL_B, A_HEAD, A_MODEL };
+enum LayerAddress {
+  L_LN1_W = 0, L_LN1_B, L_QKV_W, L_QKV_B, L_OUT_W, L_OUT_B, L_LN2_W, L_LN2_B, L_IN_W, L_IN_B,
+  L_MLP_OUT_W, L_MLP_OUT_B, L_FIELDS
+};
+
+struct GptLayer {
+  const void* ln1w;
+  const void* ln1b;
+  const void* qkvW;
+  const void* qkvB;
+  const void* outW;
+  const void* outB;
+  const void* ln2w;
+  const void* ln2b;
+  const void* inW;
+  const void* inB;
+  const void* mlpOutW;
+  const void* mlpOutB;
+};
+
+struct GptPlan {
+  int layers, heads, hidden, vocabIn, vocabOut, block;
+  bool isDouble;
+  int wtype;  // of the matmul weights and the head
+  const void* tokens;
+  const void* positions;
+  const void* finalW;
+  const void* finalB;
+  const void* head;
+  std::vector<GptLayer> layer;
+  std::vector<void*> owned;  // bf16 copies made at creation
+  // scratch, grown to the largest batch seen, then reused: nothing is allocated per step
+  std::vector<double> scratch;
+  std::vector<void*> kv;
+
+  ~GptPlan() {
+    for (void* p : owned) {
+      std::free(p);
+    }
+  }
+};
+
+template <typename T>
+inline void layer_norm(const T* x, int rows, int n, const T* w, const T* b, T* y) {
+  for (int r = 0; r < rows; r++) {
+    const T* xr = x + static_cast<int64_t>(r) * n;
+    T* yr = y + static_cast<int64_t>(r) * n;
+    double mean = 0;
+    for (int i = 0; i < n; i++) mean += xr[i];
+    mean /= n;
+    double var = 0;
+    for (int i = 0; i < n; i++) {
+      double d = xr[i] - mean;
+      var += d * d;
+    }
+    var /= n;
+    double inv = 1.0 / std::sqrt(var + 1e-5);
+    for (int i = 0; i < n; i++) {
+      T v = static_cast<T>((xr[i] - mean) * inv);
+      yr[i] = b == nullptr ? v * w[i] : v * w[i] + b[i];
+    }
+  }
+}
+
+template <typename T>
+inline void linear_any(const GptPlan& p, const T* x, int rows, int in, const void* w, const void* bias, T* y,
+                       int64_t out);
+
+template <>
+inline void linear_any<float>(const GptPlan& p, const float* x, int rows, int in, const void* w,
+                              const void* bias, float* y, int64_t out) {
+  linear_f32(x, rows, in, w, p.wtype, static_cast<const float*>(bias), y, out, out);
+}
+
+template <>
+inline void linear_any<double>(const GptPlan& p, const double* x, int rows, int in, const void* w,
+                               const void* bias, double* y, int64_t out) {
+  linear_f64(x, rows, in, static_cast<const double*>(w), static_cast<const double*>(bias), y, out, out);
+}
+
+// One decode step. kv[2 * l] / kv[2 * l + 1]: layer l's keys / values (rows, heads, capacity, hd).
+template <typename T>
+inline void gpt_step(GptPlan& p, const long long* ids, int rows, int pos, T* const* kv, int capacity, int from,
+                     int to, double* logits, int* argmax) {
+  const int H = p.hidden;
+  const int heads = p.heads;
+  const int hd = H / heads;
+  const int64_t n = static_cast<int64_t>(rows) * H;
+  // x (n), h (n), qkv (3n), att (n), mlp (4n), tmp (n), out (rows * (to - from))
+  size_t need = static_cast<size_t>(11 * n + static_cast<int64_t>(rows) * (to - from));
+  if (p.scratch.size() * sizeof(double) < need * sizeof(T)) {
+    p.scratch.resize((need * sizeof(T) + sizeof(double) - 1) / sizeof(double));
+  }
+  T* x = reinterpret_cast<T*>(p.scratch.data());
+  T* h = x + n;
+  T* qkv = h + n;
+  T* att = qkv + 3 * n;
+  T* mlp = att + n;
+  T* tmp = mlp + 4 * n;
+  T* out = tmp + n;
+
+  const T* tokens = static_cast<const T*>(p.tokens);
+  const T* positions = static_cast<const T*>(p.positions) + static_cast<int64_t>(pos) * H;
+  for (int r = 0; r < rows; r++) {
+    const T* e = tokens + ids[r] * H;
+    for (int i = 0; i < H; i++) {
+      x[r * H + i] = e[i] + positions[i];
+    }
+  }
+  const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const int keys = pos + 1;
+  for (int l = 0; l < p.layers; l++) {
+    const GptLayer& w = p.layer[l];
+    layer_norm<T>(x, rows, H, static_cast<const T*>(w.ln1w), static_cast<const T*>(w.ln1b), h);
+    linear_any<T>(p, h, rows, H, w.qkvW, w.qkvB, qkv, 3 * H);
+    T* kc = kv[2 * l];
+    T* vc = kv[2 * l + 1];
+    for (int r = 0; r < rows; r++) {
+      for (int hh = 0; hh < heads; hh++) {
+        int64_t at = ((static_cast<int64_t>(r) * heads + hh) * capacity + pos) * hd;
+        std::memcpy(kc + at, qkv + static_cast<int64_t>(r) * 3 * H + H + hh * hd, hd * sizeof(T));
+        std::memcpy(vc + at, qkv + static_cast<int64_t>(r) * 3 * H + 2 * H + hh * hd, hd * sizeof(T));
+      }
+    }
+    parallel_range(static_cast<int64_t>(rows) * heads, 1, static_cast<int64_t>(rows) * heads * keys * hd * 2,
+                   [&](int64_t b0, int64_t b1) {
+      thread_local std::vector<T> score;
+      if (score.size() < static_cast<size_t>(keys)) score.resize(keys);
+      for (int64_t rh = b0; rh < b1; rh++) {
+        int r = static_cast<int>(rh / heads);
+        int hh = static_cast<int>(rh % heads);
+        const T* q = qkv + static_cast<int64_t>(r) * 3 * H + hh * hd;
+        const T* kb = kc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd;
+        const T* vb = vc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd;
+        T best = -INFINITY;
+        for (int j = 0; j < keys; j++) {
+          const T* kj = kb + static_cast<int64_t>(j) * hd;
+          T s = 0;
+          for (int d = 0; d < hd; d++) s += q[d] * kj[d];
+          s *= scale;
+          score[j] = s;
+          best = s > best ? s : best;
+        }
+        T sum = 0;
+        for (int j = 0; j < keys; j++) {
+          score[j] = std::exp(score[j] - best);
+          sum += score[j];
+        }
+        T* y = att + static_cast<int64_t>(r) * H + hh * hd;
+        for (int d = 0; d < hd; d++) y[d] = 0;
+        for (int j = 0; j < keys; j++) {
+          const T* vj = vb + static_cast<int64_t>(j) * hd;
+          T pj = score[j] / sum;
+          for (int d = 0; d < hd; d++) y[d] += pj * vj[d];
+        }
+      }
+    });
+    linear_any<T>(p, att, rows, H, w.outW, w.outB, tmp, H);
+    for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
+    layer_norm<T>(x, rows, H, static_cast<const T*>(w.ln2w), static_cast<const T*>(w.ln2b), h);
+    linear_any<T>(p, h, rows, H, w.inW, w.inB, mlp, 4 * H);
+    for (int64_t i = 0; i < 4 * n; i++) {
+      T v = mlp[i];
+      mlp[i] = static_cast<T>(0.5) * v * (static_cast<T>(1) + std::erf(v * static_cast<T>(M_SQRT1_2)));
+    }
+    linear_any<T>(p, mlp, rows, 4 * H, w.mlpOutW, w.mlpOutB, tmp, H);
+    for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
+  }
+  layer_norm<T>(x, rows, H, static_cast<const T*>(p.finalW), static_cast<const T*>(p.finalB), h);
+  const int width = to - from;
+  const void* head = p.wtype == WEIGHT_BF16
+                         ? static_cast<const void*>(static_cast<const uint16_t*>(p.head) + static_cast<int64_t>(from) * H)
+                         : static_cast<const void*>(static_cast<const T*>(p.head) + static_cast<int64_t>(from) * H);
+  linear_any<T>(p, h, rows, H, head, nullptr, out, width);
+  for (int r = 0; r < rows; r++) {
+    const T* lr = out + static_cast<int64_t>(r) * width;
+    int best = 0;
+    for (int i = 0; i < width; i++) {
+      if (logits != nullptr) logits[static_cast<int64_t>(r) * width + i] = lr[i];
+      if (lr[i] > lr[best]) best = i;
+    }
+    if (argmax != nullptr) argmax[r] = best;
+  }
+}
+
+}  // namespace bark4j
+
+// config: see GptConfigField; addresses: 5 model-wide then 12 per layer (0 = absent bias).
+// With BF16 weights the matmul weights and the head are rounded into bridge-owned copies.
+inline long long bark4j_gpt_create(const int* config, const long long* addresses) {
+  using namespace bark4j;
+  GptPlan* p = new GptPlan();
+  try {
+    p->layers = config[CFG_LAYERS];
+    p->heads = config[CFG_HEADS];
+    p->hidden = config[CFG_HIDDEN];
+    p->vocabIn = config[CFG_VOCAB_IN];
+    p->vocabOut = config[CFG_VOCAB_OUT];
+    p->block = config[CFG_BLOCK];
+    p->isDouble = config[CFG_DOUBLE] != 0;
+    p->wtype = config[CFG_WTYPE];
+    if (p->layers < 1 || p->heads < 1 || p->hidden < 1 || p->hidden % p->heads != 0 || p->vocabIn < 1 ||
+        p->vocabOut < 1 || p->block < 1) {
+      throw std::invalid_argument("invalid GPT config");
+    }
+    if (p->isDouble ? p->wtype != WEIGHT_F64 : p->wtype == WEIGHT_F64) {
+      throw std::invalid_argument("FP64 weights go with FP64 activations only");
+    }
+    auto addr = [&](int i) { return reinterpret_cast<const void*>(addresses[i]); };
+    const int64_t H = p->hidden;
+    auto matmul = [&](int i, int64_t count) -> const void* {
+      const void* a = addr(i);
+      if (p->wtype != WEIGHT_BF16) return a;
+      void* copy = reinterpret_cast<void*>(bark4j_to_bf16(addresses[i], count));
+      p->owned.push_back(copy);
+      return copy;
+    };
+    p->tokens = addr(A_TOKENS);
+    p->positions = addr(A_POSITIONS);
+    p->finalW = addr(A_FINAL_W);
+    p->finalB = addr(A_FINAL_B);
+    p->head = matmul(A_HEAD, static_cast<int64_t>(p->vocabOut) * H);
+    for (int l = 0; l < p->layers; l++) {
+      int b = A_MODEL + l * L_FIELDS;
+      GptLayer w;
+      w.ln1w = addr(b + L_LN1_W);
+      w.ln1b = addr(b + L_LN1_B);
+      w.qkvW = matmul(b + L_QKV_W, 3 * H * H);
+      w.qkvB = addr(b + L_QKV_B);
+      w.outW = matmul(b + L_OUT_W, H * H);
+      w.outB = addr(b + L_OUT_B);
+      w.ln2w = addr(b + L_LN2_W);
+      w.ln2b = addr(b + L_LN2_B);
+      w.inW = matmul(b + L_IN_W, 4 * H * H);
+      w.inB = addr(b + L_IN_B);
+      w.mlpOutW = matmul(b + L_MLP_OUT_W, 4 * H * H);
+      w.mlpOutB = addr(b + L_MLP_OUT_B);
+      p->layer.push_back(w);
+    }
+    return reinterpret_cast<long long>(p);
+  } catch (...) {
+    delete p;
+    throw;
+  }
+}
+
+inline void bark4j_gpt_free(long long plan) { delete reinterpret_cast<bark4j::GptPlan*>(plan); }
+
+// kvHandles: DJL tensor handles, keys and values of each layer, (rows, heads, capacity, hd), of
+// the plan's activation dtype. logits: rows * (to - from) or null; argmax: rows or null.
+inline void bark4j_gpt_step(long long plan, const long long* ids, int rows, int pos, const long long* kvHandles,
+                            int capacity, int from, int to, double* logits, int* argmax) {
+  using namespace bark4j;
+  GptPlan& p = *reinterpret_cast<GptPlan*>(plan);
+  if (rows < 1 || pos < 0 || pos >= capacity || pos >= p.block || from < 0 || to > p.vocabOut || from >= to) {
+    throw std::invalid_argument("gpt step: rows " + std::to_string(rows) + ", position " + std::to_string(pos) +
+                                ", capacity " + std::to_string(capacity) + ", logits [" + std::to_string(from) +
+                                ", " + std::to_string(to) + ") out of range");
+  }
+  for (int r = 0; r < rows; r++) {
+    if (ids[r] < 0 || ids[r] >= p.vocabIn) {
+      throw std::invalid_argument("token id " + std::to_string(ids[r]) + " outside the input vocabulary");
+    }
+  }
+  p.kv.resize(2 * p.layers);
+  for (int i = 0; i < 2 * p.layers; i++) p.kv[i] = bark4j_data_ptr(kvHandles[i], p.isDouble);
+  if (p.isDouble) {
+    gpt_step<double>(p, ids, rows, pos, reinterpret_cast<double* const*>(p.kv.data()), capacity, from, to,
+                     logits, argmax);
+  } else {
+    gpt_step<float>(p, ids, rows, pos, reinterpret_cast<float* const*>(p.kv.data()), capacity, from, to,
+                    logits, argmax);
+  }
+}
+
+#endif  // BARK4J_GPT_STEP_H

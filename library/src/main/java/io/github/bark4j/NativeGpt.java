@@ -1,0 +1,138 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The decode step of a causal {@link Gpt} as one native call ({@code bark4j_gpt_step.h}): for one
+ * new position of every row it embeds the tokens, runs every block (norms, q|k|v, the KV write
+ * into the caller's {@link KvCache}, attention over the cached positions, MLP) and the head, with
+ * the bridge's small-batch kernels for the matmuls, and hands back only the logits of the
+ * vocabulary range the stage samples from. Sampling stays in Java ({@link Sampler}), so seeded
+ * runs draw the same stream with or without the bridge.
+ *
+ * <p>Reads the {@link GptWeights} in place (FP32 or FP64), or rounds the matmul weights and head
+ * once into bridge-owned bfloat16 copies (norms, embeddings, biases, residual and logits stay
+ * FP32). Must be closed before the weights' manager. One step at a time per instance: the plan
+ * holds its scratch buffers.
+ */
+final class NativeGpt implements AutoCloseable {
+    private final GptConfig config;
+    private final boolean isDouble;
+    private final boolean bf16;
+    private long plan;
+
+    private NativeGpt(GptConfig config, boolean isDouble, boolean bf16, long plan) {
+        this.config = config;
+        this.isDouble = isDouble;
+        this.bf16 = bf16;
+        this.plan = plan;
+    }
+
+    /** Whether {@code gpt}'s weights can be read by the native step (FP32 or FP64, on the CPU). */
+    static boolean supports(Gpt gpt) {
+        if (!NativeLibrary.isAvailable() || !gpt.config().isCausal()) {
+            return false;
+        }
+        DataType matmul = gpt.weights().positionEmbedding().getDataType();
+        DataType norms = gpt.weights().finalNormWeight().getDataType();
+        return (matmul == DataType.FLOAT32 || matmul == DataType.FLOAT64) && matmul == norms
+                && ai.djl.Device.Type.CPU.equals(gpt.weights().positionEmbedding().getDevice().getDeviceType());
+    }
+
+    /**
+     * Prepares the native step of a causal model.
+     *
+     * @param bf16 round the matmul weights and the head to bfloat16 (FP32 models only)
+     */
+    static NativeGpt create(Gpt gpt, boolean bf16) {
+        GptConfig c = gpt.config();
+        if (!supports(gpt)) {
+            throw new IllegalArgumentException("the native step needs a causal FP32 or FP64 model on the CPU"
+                    + " and the native bridge" + (NativeLibrary.isAvailable() ? "" : ": " + NativeLibrary.unavailableReason()));
+        }
+        GptWeights w = gpt.weights();
+        boolean isDouble = w.positionEmbedding().getDataType() == DataType.FLOAT64;
+        if (bf16 && isDouble) {
+            throw new IllegalArgumentException("bf16 weights are rounded from an FP32 model");
+        }
+        List<NDArray> order = new ArrayList<>();
+        order.add(w.inputEmbeddings().get(0));
+        order.add(w.positionEmbedding());
+        order.add(w.finalNormWeight());
+        order.add(w.finalNormBias());
+        order.add(w.heads().get(0));
+        for (GptWeights.Layer l : w.layers()) {
+            order.add(l.norm1Weight());
+            order.add(l.norm1Bias());
+            order.add(l.attnProjWeight());
+            order.add(l.attnProjBias());
+            order.add(l.attnOutWeight());
+            order.add(l.attnOutBias());
+            order.add(l.norm2Weight());
+            order.add(l.norm2Bias());
+            order.add(l.mlpInWeight());
+            order.add(l.mlpInBias());
+            order.add(l.mlpOutWeight());
+            order.add(l.mlpOutBias());
+        }
+        long[] addresses = new long[order.size()];
+        for (int i = 0; i < addresses.length; i++) {
+            NDArray a = order.get(i);
+            addresses[i] = a == null ? 0L : NativeKernels.address(a, "weight " + i);
+        }
+        int[] cfg = {c.numLayers(), c.numHeads(), c.hiddenSize(), c.inputVocabSize(), c.outputVocabSize(),
+            c.blockSize(), isDouble ? 1 : 0, isDouble ? NativeKernels.F64 : bf16 ? NativeKernels.BF16 : NativeKernels.F32};
+        long plan = NativeOpsBridge.gptCreate(cfg, addresses);
+        return new NativeGpt(c, isDouble, bf16, plan);
+    }
+
+    boolean isBf16() {
+        return bf16;
+    }
+
+    /**
+     * One decode step: feeds {@code ids} (one per row of {@code cache}) at position {@code
+     * cache.length()}, writes their keys and values into the cache and advances it.
+     *
+     * @return the logits of vocabulary entries [from, to) of every row, row-major
+     */
+    synchronized double[] step(long[] ids, KvCache cache, int from, int to) {
+        int rows = ids.length;
+        if (plan == 0) {
+            throw new IllegalStateException("native step closed");
+        }
+        if (rows != cache.batch()) {
+            throw new IllegalArgumentException(rows + " ids for a cache of " + cache.batch() + " rows");
+        }
+        if (from < 0 || to > config.outputVocabSize() || from >= to) {
+            throw new IllegalArgumentException("logit range [" + from + ", " + to + ") outside the vocabulary of "
+                    + config.outputVocabSize());
+        }
+        int position = cache.length();
+        if (position >= cache.capacity() || position >= config.blockSize()) {
+            throw new IllegalStateException("KV cache overflow: position " + position + " of " + cache.capacity());
+        }
+        DataType expected = isDouble ? DataType.FLOAT64 : DataType.FLOAT32;
+        if (cache.dataType() != expected) {
+            throw new IllegalArgumentException("the cache holds " + cache.dataType() + ", the step computes in "
+                    + expected);
+        }
+        double[] logits = new double[rows * (to - from)];
+        NativeOpsBridge.gptStep(plan, ids, rows, position, cache.handles(), cache.capacity(), from, to, logits,
+                null);
+        cache.advance(1);
+        return logits;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (plan != 0) {
+            NativeOpsBridge.gptFree(plan);
+            plan = 0;
+        }
+    }
+}

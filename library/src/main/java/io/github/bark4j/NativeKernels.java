@@ -1,0 +1,190 @@
+package io.github.bark4j;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+
+/**
+ * The bridge's small-batch matmul kernels ({@code bark4j_kernels.h}) on DJL tensors, for decode
+ * steps of 1 to 16 rows: {@code y = x · Wᵀ + b} with W in PyTorch's (out, in) layout read in place,
+ * FP32 or FP64, or rounded once into a bridge-owned bfloat16 copy ({@link Bf16Weights}; DJL aborts
+ * on bfloat16 tensors, so bfloat16 never becomes an NDArray). Threads: libtorch's own intra-op pool.
+ *
+ * <p>{@link NativeGpt} uses the kernels inside one native call per step; this class exposes them
+ * alone for tests and benchmarks, and resolves tensor addresses for both.
+ */
+final class NativeKernels {
+    /** Weight element types, as {@code bark4j::WeightType}. */
+    static final int F32 = 0;
+    static final int BF16 = 1;
+    static final int F64 = 2;
+
+    /** Instruction sets, as {@code bark4j::Isa}. */
+    static final int PORTABLE = 0;
+    static final int AVX2 = 1;
+    static final int AVX512 = 2;
+
+    private NativeKernels() {}
+
+    /**
+     * Address of a tensor's data, for the bridge to read (or, for KV caches, write) in place: the
+     * tensor must be a contiguous float32 or float64 CPU tensor of the PyTorch engine.
+     */
+    static long address(NDArray array, String name) {
+        NativeLibrary.requireAvailable();
+        PtNDArray pt = cpuFloat(array, name);
+        if (!Contiguity.isContiguous(pt)) {
+            throw new IllegalArgumentException(name + " must be contiguous to be read in place");
+        }
+        return NativeOpsBridge.tensorAddress(pt.getHandle(), pt.getDataType() == DataType.FLOAT64);
+    }
+
+    static PtNDArray cpuFloat(NDArray array, String name) {
+        if (!(array instanceof PtNDArray)) {
+            throw new IllegalArgumentException(name + " must be a PyTorch engine array, got "
+                    + (array == null ? "null" : array.getClass().getName()));
+        }
+        if (!Device.Type.CPU.equals(array.getDevice().getDeviceType())) {
+            throw new IllegalArgumentException(name + " must be on the CPU, got " + array.getDevice());
+        }
+        DataType t = array.getDataType();
+        if (t != DataType.FLOAT32 && t != DataType.FLOAT64) {
+            throw new IllegalArgumentException(name + " must be float32 or float64, got " + t);
+        }
+        return (PtNDArray) array;
+    }
+
+    /** {@code y ← x · Wᵀ + bias} (bias may be null) with the kernels; all FP32 or all FP64. */
+    static void linear(NDArray x, NDArray weight, NDArray bias, NDArray y) {
+        Shape ws = weight.getShape();
+        requireMatrix(ws, "weight");
+        boolean f64 = weight.getDataType() == DataType.FLOAT64;
+        long w = address(weight, "weight");
+        run(x, ws.get(0), ws.get(1), w, f64 ? F64 : F32, f64 ? DataType.FLOAT64 : DataType.FLOAT32, bias, y);
+    }
+
+    /** {@code y ← x · Wᵀ + bias} with bfloat16 weights; x, bias and y FP32. */
+    static void linear(NDArray x, Bf16Weights weight, NDArray bias, NDArray y) {
+        run(x, weight.out, weight.in, weight.address(), BF16, DataType.FLOAT32, bias, y);
+    }
+
+    private static void run(NDArray x, long out, long in, long w, int type, DataType dtype, NDArray bias,
+            NDArray y) {
+        Shape xs = x.getShape();
+        requireMatrix(xs, "x");
+        if (xs.get(1) != in) {
+            throw new IllegalArgumentException("x " + xs + " does not match weight (" + out + ", " + in + ")");
+        }
+        if (!y.getShape().equals(new Shape(xs.get(0), out))) {
+            throw new IllegalArgumentException("y must be (" + xs.get(0) + ", " + out + "), got " + y.getShape());
+        }
+        if (bias != null && !bias.getShape().equals(new Shape(out))) {
+            throw new IllegalArgumentException("bias must be (" + out + "), got " + bias.getShape());
+        }
+        for (NDArray a : new NDArray[] {x, y, bias}) {
+            if (a != null && a.getDataType() != dtype) {
+                throw new IllegalArgumentException("kernel operands must be " + dtype + ", got " + a.getDataType());
+            }
+        }
+        long b = bias == null ? 0L : address(bias, "bias");
+        NativeOpsBridge.linear(address(x, "x"), Math.toIntExact(xs.get(0)), Math.toIntExact(in), w, type, b,
+                address(y, "y"), out);
+    }
+
+    private static void requireMatrix(Shape s, String name) {
+        if (s.dimension() != 2 || s.get(0) < 1 || s.get(1) < 1) {
+            throw new IllegalArgumentException(name + " must be a non-empty matrix, got " + s);
+        }
+    }
+
+    /** Caps the kernels' instruction set (tests force the fallbacks); returns the one now in use. */
+    static int useIsa(int isa) {
+        NativeLibrary.requireAvailable();
+        return NativeOpsBridge.setIsa(isa);
+    }
+
+    /** The threads the kernels split work over: libtorch's intra-op setting. */
+    static int threads() {
+        NativeLibrary.requireAvailable();
+        return NativeOpsBridge.poolThreads();
+    }
+
+    /** A bridge-owned bfloat16 copy (round to nearest even) of an FP32 (out, in) weight matrix. */
+    static final class Bf16Weights implements AutoCloseable {
+        final long out;
+        final long in;
+        private long address;
+
+        Bf16Weights(NDArray weight) {
+            Shape s = weight.getShape();
+            requireMatrix(s, "weight");
+            if (weight.getDataType() != DataType.FLOAT32) {
+                throw new IllegalArgumentException("bf16 weights are rounded from float32, got "
+                        + weight.getDataType());
+            }
+            this.out = s.get(0);
+            this.in = s.get(1);
+            this.address = NativeOpsBridge.toBf16(NativeKernels.address(weight, "weight"), out * in);
+        }
+
+        long address() {
+            if (address == 0) {
+                throw new IllegalStateException("bf16 weights closed");
+            }
+            return address;
+        }
+
+        @Override
+        public void close() {
+            if (address != 0) {
+                NativeOpsBridge.free(address);
+                address = 0;
+            }
+        }
+    }
+
+    /**
+     * Whether a tensor is contiguous, asked of DJL's own JNI ({@code PyTorchLibrary.torchIsContiguous},
+     * package-private in DJL 0.36, hence reflection). Where that is not reachable nothing counts as
+     * contiguous, so the native paths are refused rather than reading the wrong elements.
+     */
+    static final class Contiguity {
+        private static final Object LIB;
+        private static final Method IS_CONTIGUOUS;
+
+        static {
+            Object lib = null;
+            Method m = null;
+            try {
+                Class<?> c = Class.forName("ai.djl.pytorch.jni.PyTorchLibrary");
+                Field f = c.getDeclaredField("LIB");
+                f.setAccessible(true);
+                m = c.getDeclaredMethod("torchIsContiguous", long.class);
+                m.setAccessible(true);
+                lib = f.get(null);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                m = null;
+            }
+            LIB = lib;
+            IS_CONTIGUOUS = m;
+        }
+
+        private Contiguity() {}
+
+        static boolean isContiguous(PtNDArray array) {
+            if (IS_CONTIGUOUS == null) {
+                return false;
+            }
+            try {
+                return (Boolean) IS_CONTIGUOUS.invoke(LIB, array.getHandle());
+            } catch (ReflectiveOperationException e) {
+                return false;
+            }
+        }
+    }
+}
