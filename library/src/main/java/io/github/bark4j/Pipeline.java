@@ -68,7 +68,8 @@ final class Pipeline {
 
     /**
      * One generation per text, all texts in one batch with the same voice; row i samples from
-     * {@code seeds[i]}. Each result has one segment: its whole (normalized) text.
+     * {@code seeds[i]}. Each result has one segment: its whole (normalized) text. Callers turn
+     * libtorch's per-thread grad mode off first ({@code Synthesizer.whileOpen}).
      */
     List<Speech> generate(List<String> texts, VoicePreset voice, GenerationOptions o, long[] seeds) {
         int batch = texts.size();

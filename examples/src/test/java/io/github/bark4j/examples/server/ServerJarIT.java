@@ -1,0 +1,102 @@
+package io.github.bark4j.examples.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The README's server command as a user runs it: {@code java -jar bark4j-server.jar --model-dir DIR}
+ * in a child process answers a speech request, then on SIGTERM finishes the request in flight and
+ * exits within its shutdown time.
+ */
+class ServerJarIT {
+    private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
+
+    private static Path jar() {
+        return Path.of(System.getProperty("bark4j.server.jar", "target/bark4j-server.jar"));
+    }
+
+    @Test
+    void servesAndStopsGracefullyOnSigterm() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                jar().toString(), "--model-dir", ServerTestSupport.fixture().toString(), "--port", "0",
+                "--max-seconds", "0.5", "--shutdown-seconds", "20").redirectErrorStream(true).start();
+        List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            int port = -1;
+            boolean ready = false;
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+            while (!ready && System.nanoTime() < deadline) {
+                String line = out.readLine();
+                if (line == null) {
+                    break;
+                }
+                log.add(line);
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+                ready = line.contains("bark4j-server ready");
+            }
+            assertTrue(ready && port > 0, "server started: " + log);
+            CompletableFuture<Void> drain = CompletableFuture.runAsync(() -> {
+                try {
+                    out.lines().forEach(log::add);
+                } catch (java.io.UncheckedIOException closedAtExit) {
+                    // the JVM closes a finished child's stream
+                }
+            });
+
+            URI speech = URI.create("http://127.0.0.1:" + port + "/v1/audio/speech");
+            HttpRequest request = HttpRequest.newBuilder(speech).timeout(Duration.ofMinutes(2))
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\":\"tts-1\",\"input\":\"Hello from a child process.\",\"greedy\":true}")).build();
+            HttpResponse<byte[]> first = ServerTestSupport.HTTP.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(200, first.statusCode());
+            assertTrue(ServerTestSupport.pcmOfStreamedWav(first.body()).length > 0);
+
+            CompletableFuture<HttpResponse<byte[]>> inFlight = ServerTestSupport.HTTP.sendAsync(request,
+                    HttpResponse.BodyHandlers.ofByteArray());
+            Thread.sleep(100);
+            long stopAt = System.nanoTime();
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(40, TimeUnit.SECONDS), "exited within the shutdown time");
+            double seconds = (System.nanoTime() - stopAt) / 1e9;
+            HttpResponse<byte[]> last = inFlight.get(10, TimeUnit.SECONDS);
+            assertEquals(200, last.statusCode(), "the request in flight was finished");
+            assertTrue(ServerTestSupport.pcmOfStreamedWav(last.body()).length > 0);
+            drain.get(10, TimeUnit.SECONDS);
+            assertEquals(143, p.exitValue(), "ended by SIGTERM after its shutdown hook: " + log);
+            System.out.printf("server jar stopped %.1f s after SIGTERM%n", seconds);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void usageErrorsExitWithTwo() throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                jar().toString(), "--port", "1").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("--model-dir"), out);
+    }
+}
