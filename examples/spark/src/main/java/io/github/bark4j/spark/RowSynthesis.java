@@ -115,7 +115,8 @@ final class RowSynthesis implements MapPartitionsFunction<Row, Row> {
             if (id == null || id.isBlank()) {
                 error = "id is missing";
             } else if (!r.isNullAt(5) && r.getLong(5) != row) {
-                error = "duplicate id: row " + r.getLong(5) + " has the same id and is the one spoken";
+                error = "duplicate id: row " + r.getLong(5)
+                        + " has the same id (only the first row of an id is spoken)";
             }
             if (seedText != null) {
                 try {
