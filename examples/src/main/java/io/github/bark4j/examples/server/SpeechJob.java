@@ -31,8 +31,7 @@ final class SpeechJob {
 
     /**
      * @param batchKey jobs with equal keys may run in one batch: everything in the options but the
-     *     text must match, and a seeded sampling job gets a key of its own (a batch gives row i the
-     *     seed + i, which would change its answer)
+     *     text and the seed must match
      */
     SpeechJob(String text, GenerationOptions options, Object batchKey) {
         this.text = text;

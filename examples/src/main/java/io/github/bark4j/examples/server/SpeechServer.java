@@ -281,12 +281,11 @@ public final class SpeechServer implements AutoCloseable {
             r.voice().applyTo(g);
         }
         GenerationOptions options = g.build();
-        // Jobs with equal keys may share a batch. A seeded sampling request runs alone (a batch gives
-        // row i the seed + i), and so does text that may need more than one segment: alone, it is
-        // streamed segment by segment. Either way the audio is the same; only the schedule differs.
-        boolean alone = (!r.greedy() && r.seed() != null) || mayNeedSegments(r.input(), options);
-        Object key = alone ? new Object() : List.of(r.greedy(), r.temperature() == null ? "default" : r.temperature(),
-                r.voice() == null ? "" : r.voice().name());
+        // Jobs with equal keys may share a batch (each row keeps its own seed). Text that may need
+        // more than one segment runs alone, so that it is streamed segment by segment. Either way the
+        // audio is the same; only the schedule differs.
+        Object key = mayNeedSegments(r.input(), options) ? new Object() : List.of(r.greedy(),
+                r.temperature() == null ? "default" : r.temperature(), r.voice() == null ? "" : r.voice().name());
         return new SpeechJob(r.input(), options, key);
     }
 

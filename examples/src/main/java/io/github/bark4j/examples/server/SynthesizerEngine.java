@@ -36,6 +36,8 @@ final class SynthesizerEngine implements SpeechEngine {
         }
     }
 
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private final Synthesizer synth;
     private final ServerMetrics metrics;
     private final ProgressListener hook;
@@ -94,9 +96,14 @@ final class SynthesizerEngine implements SpeechEngine {
         GenerationOptions options = batch.get(0).options().toBuilder().progress(listener(batch))
                 .maxBatch(Math.max(batch.size(), batch.get(0).options().maxBatch())).build();
         List<String> texts = new ArrayList<>(batch.size());
-        batch.forEach(j -> texts.add(j.text()));
+        long[] seeds = new long[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            texts.add(batch.get(i).text());
+            Long seed = batch.get(i).options().seed();
+            seeds[i] = seed != null ? seed : RANDOM.nextLong(); // each row samples as its request alone would
+        }
         try {
-            List<Speech> out = synth.generate(texts, options);
+            List<Speech> out = synth.generate(texts, seeds, options);
             double audio = 0;
             for (int i = 0; i < batch.size(); i++) {
                 Speech s = out.get(i);

@@ -214,8 +214,38 @@ class SpeechServerTest {
         }
         long batches = server.batchesRun() - before;
         assertTrue(batches < texts.size(), "8 concurrent requests ran as " + batches + " batches");
+
+        // seeded sampling requests share a batch too, each keeping its own seed
+        List<String> seeded = List.of(seededJson(texts.get(0), 11), seededJson(texts.get(1), 12),
+                seededJson(texts.get(2), 12));
+        List<byte[]> alone = new ArrayList<>();
+        for (String body : seeded) {
+            alone.add(post(server, "/v1/audio/speech", body).body());
+        }
+        long beforeSeeded = server.batchesRun();
+        ExecutorService pool2 = Executors.newFixedThreadPool(seeded.size());
+        try {
+            CyclicBarrier together = new CyclicBarrier(seeded.size());
+            List<Future<java.net.http.HttpResponse<byte[]>>> answers = new ArrayList<>();
+            for (String body : seeded) {
+                answers.add(pool2.submit(() -> {
+                    together.await();
+                    return post(server, "/v1/audio/speech", body);
+                }));
+            }
+            for (int i = 0; i < seeded.size(); i++) {
+                assertArrayEquals(alone.get(i), answers.get(i).get(3, TimeUnit.MINUTES).body(), seeded.get(i));
+            }
+        } finally {
+            pool2.shutdownNow();
+        }
+        assertTrue(server.batchesRun() - beforeSeeded < seeded.size(), "seeded requests shared a batch");
         String metrics = get(server, "/metrics").body();
         assertTrue(metrics.contains("bark4j_batch_size_max"), metrics);
+    }
+
+    private static String seededJson(String text, long seed) {
+        return "{\"model\":\"tts-1\",\"input\":\"" + text + "\",\"seed\":" + seed + ",\"response_format\":\"pcm\"}";
     }
 
     private static String speechJson(String text) {
