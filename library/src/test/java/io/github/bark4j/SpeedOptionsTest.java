@@ -29,12 +29,14 @@ class SpeedOptionsTest {
     private static Synthesizer eager64;
     private static Synthesizer eager32;
     private static Synthesizer eager16;
+    private static Synthesizer eagerBf16;
 
     @BeforeAll
     static void load() {
         eager64 = build(Precision.FP64, Attention.EAGER, Offload.NONE);
         eager32 = build(Precision.FP32, Attention.EAGER, Offload.NONE);
         eager16 = build(Precision.FP16, Attention.EAGER, Offload.NONE);
+        eagerBf16 = build(Precision.BF16, Attention.EAGER, Offload.NONE);
     }
 
     @AfterAll
@@ -42,6 +44,7 @@ class SpeedOptionsTest {
         eager64.close();
         eager32.close();
         eager16.close();
+        eagerBf16.close();
     }
 
     static Synthesizer build(Precision p, Attention a, Offload o) {
@@ -338,7 +341,8 @@ class SpeedOptionsTest {
 
     /**
      * Every combination runs on the fixture and gives the tokens of the reference path (eager, resident,
-     * one text at a time) in its own precision, audio within 1e-9 (FP64) or 1e-4 (FP32, FP16: the codec
+     * one text at a time) in the precision it runs in (BF16 falls back to FP32 where the native step
+     * cannot run), audio within 1e-9 (FP64) or 1e-4 (FP32, FP16: the codec
      * runs in 32 bits). The clip is short enough that no step is a near-tie in half precision.
      */
     @ParameterizedTest(name = "{0} {1} {2} batch {3}")
@@ -352,7 +356,13 @@ class SpeedOptionsTest {
         try (Synthesizer s = build(p, a, off)) {
             List<Speech> out = s.generate(texts, o);
             assertEquals(batch, out.size());
-            Synthesizer reference = p == Precision.FP64 ? eager64 : p == Precision.FP32 ? eager32 : eager16;
+            // BF16 exists only in the native step: without it (offload) the synthesizer runs FP32, and says so
+            Synthesizer reference = switch (s.precision()) {
+                case FP64 -> eager64;
+                case FP32 -> eager32;
+                case FP16 -> eager16;
+                case BF16 -> eagerBf16;
+            };
             for (int i = 0; i < batch; i++) {
                 Speech sp = out.get(i);
                 assertWellFormed(sp);
