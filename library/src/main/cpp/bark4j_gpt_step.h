@@ -92,6 +92,15 @@ inline void layer_norm(const T* x, int rows, int n, const T* w, const T* b, T* y
   }
 }
 
+// out[j] = q · k_j for the `count` rows k_j of k (n values each).
+inline void dot_rows(const float* q, int n, const float* k, int count, float* out) {
+  linear_part_f32<float>(q, 1, n, k, nullptr, out, count, 0, count);
+}
+
+inline void dot_rows(const double* q, int n, const double* k, int count, double* out) {
+  rows_portable<double, double>(q, 1, n, k, nullptr, out, count, 0, count);
+}
+
 template <typename T>
 inline void linear_any(const GptPlan& p, const T* x, int rows, int in, const void* w, const void* bias, T* y,
                        int64_t out);
@@ -165,27 +174,21 @@ inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, 
         const T* q = qkv + static_cast<int64_t>(r) * 3 * H + hh * hd;
         const T* kb = kc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd;
         const T* vb = vc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd;
+        // scores = K · q over the cached positions (each key a "weight row" of the one-row kernel)
+        dot_rows(q, hd, kb, keys, score.data());
         T best = -INFINITY;
         for (int j = 0; j < keys; j++) {
-          const T* kj = kb + static_cast<int64_t>(j) * hd;
-          T s = 0;
-          for (int d = 0; d < hd; d++) s += q[d] * kj[d];
-          s *= scale;
-          score[j] = s;
-          best = s > best ? s : best;
+          score[j] *= scale;
+          best = score[j] > best ? score[j] : best;
         }
         T sum = 0;
         for (int j = 0; j < keys; j++) {
           score[j] = std::exp(score[j] - best);
           sum += score[j];
         }
-        T* y = att + static_cast<int64_t>(r) * H + hh * hd;
-        for (int d = 0; d < hd; d++) y[d] = 0;
-        for (int j = 0; j < keys; j++) {
-          const T* vj = vb + static_cast<int64_t>(j) * hd;
-          T pj = score[j] / sum;
-          for (int d = 0; d < hd; d++) y[d] += pj * vj[d];
-        }
+        T inv = static_cast<T>(1) / sum;
+        for (int j = 0; j < keys; j++) score[j] *= inv;
+        weighted_sum(score.data(), vb, keys, hd, att + static_cast<int64_t>(r) * H + hh * hd);
       }
     });
     linear_any<T>(p, att, rows, H, w.outW, w.outB, tmp, H);

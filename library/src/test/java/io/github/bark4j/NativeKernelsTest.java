@@ -33,6 +33,12 @@ class NativeKernelsTest {
         {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {10048, 768}, {12096, 768}, {1056, 768},
         {3072, 1024}, {1024, 1024}, {4096, 1024}, {1024, 4096}, {10048, 1024}, {12096, 1024}, {1056, 1024},
     };
+    /**
+     * Shapes whose sizes are not multiples of the vector width (16), the one-row kernel's unrolled
+     * step (64) or the output block (4), so every tail path runs; (7, 64) and (900, 64) are
+     * attention's q·K shape (head size 64) at a short and a long context.
+     */
+    static final int[][] EDGE_SHAPES = {{1, 1}, {5, 7}, {37, 45}, {3, 100}, {130, 200}, {7, 64}, {900, 64}};
     static final int[] ROWS = {1, 2, 3, 4, 5, 8, 16, 17};
 
     private static NDManager manager;
@@ -79,7 +85,9 @@ class NativeKernelsTest {
     @Test
     void fp32MatchesLibtorchLinearAndTheNaiveLoopAtEveryShape() {
         SplittableRandom random = new SplittableRandom(7);
-        for (int[] shape : SHAPES) {
+        List<int[]> shapes = new ArrayList<>(List.of(SHAPES));
+        shapes.addAll(List.of(EDGE_SHAPES));
+        for (int[] shape : shapes) {
             int out = shape[0];
             int in = shape[1];
             try (NDManager m = manager.newSubManager()) {
@@ -109,7 +117,9 @@ class NativeKernelsTest {
     @Test
     void bf16MatchesAnFp64ProductOfTheRoundedWeights() {
         SplittableRandom random = new SplittableRandom(11);
-        for (int[] shape : SHAPES) {
+        List<int[]> shapes = new ArrayList<>(List.of(SHAPES));
+        shapes.addAll(List.of(EDGE_SHAPES));
+        for (int[] shape : shapes) {
             int out = shape[0];
             int in = shape[1];
             try (NDManager m = manager.newSubManager()) {
