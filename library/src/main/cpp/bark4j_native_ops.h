@@ -40,6 +40,21 @@ class SymInt {
   int64_t data_;
 };
 
+// Argument types of _to_copy, with the layouts of libtorch 2.7.1: one-byte enums and a
+// two-byte Device, all trivially copyable (passed in registers inside std::optional).
+enum class ScalarType : int8_t { Float = 6, Double = 7, BFloat16 = 15 };
+enum class Layout : int8_t { Strided = 0 };
+enum class MemoryFormat : int8_t { Contiguous = 0 };
+enum class DeviceType : int8_t { CPU = 0 };
+struct Device {
+  DeviceType type;
+  int8_t index;
+};
+// Only named (data_ptr<c10::BFloat16>); its bits are read as uint16_t.
+struct BFloat16 {
+  uint16_t x;
+};
+
 }  // namespace c10
 
 namespace at {
@@ -72,6 +87,16 @@ struct scaled_dot_product_attention {
                      std::optional<double> scale, bool enable_gqa);
 };
 
+struct linear {
+  static Tensor call(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias);
+};
+
+struct _to_copy {
+  static Tensor call(const Tensor& self, std::optional<c10::ScalarType> dtype, std::optional<c10::Layout> layout,
+                     std::optional<c10::Device> device, std::optional<bool> pin_memory, bool non_blocking,
+                     std::optional<c10::MemoryFormat> memory_format);
+};
+
 struct conv_transpose1d {
   static Tensor call(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias,
                      c10::ArrayRef<c10::SymInt> stride, c10::ArrayRef<c10::SymInt> padding,
@@ -87,6 +112,13 @@ namespace bark4j {
 static_assert(sizeof(at::Tensor) == sizeof(void*), "at::Tensor is one pointer");
 static_assert(sizeof(c10::SymInt) == sizeof(int64_t), "c10::SymInt is one int64_t");
 static_assert(sizeof(std::optional<at::Tensor>) == 2 * sizeof(void*), "optional<Tensor> layout");
+static_assert(sizeof(c10::Device) == 2 && sizeof(std::optional<c10::ScalarType>) == 2, "_to_copy argument layouts");
+
+// A contiguous copy of `t` in `dtype` (what Tensor::to(dtype) does).
+inline at::Tensor toDtype(const at::Tensor& t, c10::ScalarType dtype) {
+  return at::_ops::_to_copy::call(t, dtype, std::nullopt, std::nullopt, std::nullopt, false,
+                                  c10::MemoryFormat::Contiguous);
+}
 
 // Takes over the reference held by a returned tensor and puts it on the heap, where DJL
 // expects it (DJL deletes it later with the real at::Tensor destructor).
@@ -138,6 +170,30 @@ inline long long bark4j_conv_transpose1d(long long input, long long weight, long
       c10::ArrayRef<c10::SymInt>(&outputPaddingArg, 1), c10::SymInt(groups),
       c10::ArrayRef<c10::SymInt>(&dilationArg, 1));
   return bark4j::toHandle(out);
+}
+
+// A new heap tensor: the float32 tensor `handle` rounded to bfloat16 (contiguous). DJL must never
+// see it (it aborts on bfloat16); the caller frees it with DJL's deleteNDArray.
+inline long long bark4j_to_bf16_tensor(long long handle) {
+  return bark4j::toHandle(bark4j::toDtype(bark4j::fromHandle(handle), c10::ScalarType::BFloat16));
+}
+
+// Address of a bfloat16 tensor's data (checked by libtorch: c10::Error for another dtype).
+inline long long bark4j_bf16_address(long long handle) {
+  const at::TensorBase& base = *reinterpret_cast<const at::TensorBase*>(handle);
+  return reinterpret_cast<long long>(base.data_ptr<c10::BFloat16>());
+}
+
+// A new heap tensor: `handle` converted to float32 (contiguous).
+inline long long bark4j_to_float_tensor(long long handle) {
+  return bark4j::toHandle(bark4j::toDtype(bark4j::fromHandle(handle), c10::ScalarType::Float));
+}
+
+// A new heap tensor x · Wᵀ (no bias) in the inputs' dtype: with bfloat16 x and W this is
+// libtorch's bf16 GEMM (oneDNN, AVX-512 BF16 where the CPU has it, FP32 accumulation).
+inline long long bark4j_linear_raw(long long x, long long weight) {
+  std::optional<at::Tensor> noBias;
+  return bark4j::toHandle(at::_ops::linear::call(bark4j::fromHandle(x), bark4j::fromHandle(weight), noBias));
 }
 
 inline void* bark4j_data_ptr(long long handle, bool isDouble) {

@@ -31,10 +31,12 @@ final class BarkModel implements AutoCloseable {
     final CodecDecoder codec;
     final TextTokenizer tokenizer;
     private final NDManager manager;
-    private final java.util.List<NativeGpt> nativeSteps;
+    /** What the bridge holds over the weights, in the order it is freed: native steps, then bf16 copies. */
+    private final java.util.List<AutoCloseable> nativeResources;
 
     private BarkModel(Path dir, BarkConfig config, DataType dtype, Gpt semantic, Gpt coarse, Gpt fine,
-            CodecDecoder codec, TextTokenizer tokenizer, NDManager manager, java.util.List<NativeGpt> nativeSteps) {
+            CodecDecoder codec, TextTokenizer tokenizer, NDManager manager,
+            java.util.List<AutoCloseable> nativeResources) {
         this.dir = dir;
         this.config = config;
         this.dtype = dtype;
@@ -44,7 +46,7 @@ final class BarkModel implements AutoCloseable {
         this.codec = codec;
         this.tokenizer = tokenizer;
         this.manager = manager;
-        this.nativeSteps = nativeSteps;
+        this.nativeResources = nativeResources;
     }
 
     NDManager manager() {
@@ -93,6 +95,7 @@ final class BarkModel implements AutoCloseable {
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         TextTokenizer tokenizer = null;
         java.util.List<NativeGpt> steps = new java.util.ArrayList<>();
+        java.util.List<Bf16Matmuls> bf16 = new java.util.ArrayList<>();
         try (TensorSource source = openWeights(dir)) {
             WeightStore store = new WeightStore(source, manager, dtype);
             WeightStore logits = store.as(dtype == DataType.FLOAT16 ? DataType.FLOAT32 : dtype);
@@ -107,6 +110,19 @@ final class BarkModel implements AutoCloseable {
                 codec = codec.withTransposedConv(CodecDecoder.TransposedConv.NATIVE);
             }
             store.checkNoUnknownKeys(key -> UNUSED_CODEC_KEY.matcher(key).matches());
+            if (precision == Precision.BF16) {
+                // every matmul of the three GPTs on bfloat16 copies: the decode steps' small-batch
+                // kernels and the prompt, re-prefill and fine passes' GEMMs alike
+                Bf16Matmuls m = Bf16Matmuls.round(semantic.weights());
+                bf16.add(m);
+                semantic = semantic.withBf16Matmuls(m);
+                m = Bf16Matmuls.round(coarse.weights());
+                bf16.add(m);
+                coarse = coarse.withBf16Matmuls(m);
+                m = Bf16Matmuls.round(fine.weights());
+                bf16.add(m);
+                fine = fine.withBf16Matmuls(m);
+            }
             if (nativeStep) {
                 NativeGpt s = NativeGpt.create(semantic, precision == Precision.BF16);
                 steps.add(s);
@@ -116,13 +132,16 @@ final class BarkModel implements AutoCloseable {
                 coarse = coarse.withNativeStep(c);
             }
             tokenizer = TextTokenizer.load(dir.resolve("tokenizer.json"));
+            java.util.List<AutoCloseable> resources = new java.util.ArrayList<>(steps);
+            resources.addAll(bf16);
             return new BarkModel(dir, config, dtype, semantic, coarse, fine, codec, tokenizer, manager,
-                    java.util.List.copyOf(steps));
+                    java.util.List.copyOf(resources));
         } catch (RuntimeException e) {
             if (tokenizer != null) {
                 tokenizer.close();
             }
             steps.forEach(NativeGpt::close);
+            bf16.forEach(Bf16Matmuls::close);
             manager.close();
             throw e;
         }
@@ -177,8 +196,14 @@ final class BarkModel implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
-        // the native steps read the weights in place: free them first
-        nativeSteps.forEach(NativeGpt::close);
+        // the native steps read the weights (and bf16 copies) in place: free them first
+        for (AutoCloseable r : nativeResources) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("freeing native resources of the model failed", e);
+            }
+        }
         manager.close();
     }
 }

@@ -21,16 +21,20 @@ final class Gpt {
     private final AttentionKernel attention;
     /** The native decode step over these same weights, or null for the Java path. */
     private final NativeGpt nativeStep;
+    /** bfloat16 copies of the matmul weights that every matmul uses ({@link Precision#BF16}), or null. */
+    private final Bf16Matmuls bf16;
 
     Gpt(GptConfig config, GptWeights weights, AttentionKernel attention) {
-        this(config, weights, attention, null);
+        this(config, weights, attention, null, null);
     }
 
-    private Gpt(GptConfig config, GptWeights weights, AttentionKernel attention, NativeGpt nativeStep) {
+    private Gpt(GptConfig config, GptWeights weights, AttentionKernel attention, NativeGpt nativeStep,
+            Bf16Matmuls bf16) {
         this.config = config;
         this.weights = weights;
         this.attention = attention;
         this.nativeStep = nativeStep;
+        this.bf16 = bf16;
     }
 
     GptConfig config() {
@@ -46,12 +50,22 @@ final class Gpt {
     }
 
     Gpt withAttention(AttentionKernel kernel) {
-        return new Gpt(config, weights, kernel, nativeStep);
+        return new Gpt(config, weights, kernel, nativeStep, bf16);
     }
 
     /** The same model whose decode steps run in {@code step} (built over these weights), or in Java for null. */
     Gpt withNativeStep(NativeGpt step) {
-        return new Gpt(config, weights, attention, step);
+        return new Gpt(config, weights, attention, step, bf16);
+    }
+
+    /** The same model with every matmul on {@code matmuls}' bfloat16 weights, or in the weights' dtype for null. */
+    Gpt withBf16Matmuls(Bf16Matmuls matmuls) {
+        return new Gpt(config, weights, attention, nativeStep, matmuls);
+    }
+
+    /** The bfloat16 matmul weights in use, or null. */
+    Bf16Matmuls bf16Matmuls() {
+        return bf16;
     }
 
     /** The native decode step in use, or null. */
@@ -91,8 +105,14 @@ final class Gpt {
                 : x.toType(weights.finalNormWeight().getDataType(), false);
     }
 
-    /** {@code x · Wᵀ + b} computed in W's dtype. */
-    private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    /**
+     * {@code x · Wᵀ + b}: the one place a matmul is chosen. With bfloat16 weights on the bridge's
+     * bfloat16 paths (result FP32), otherwise computed in W's dtype.
+     */
+    private NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        if (bf16 != null) {
+            return bf16.linear(x, weight, bias);
+        }
         if (x.getDataType() != weight.getDataType()) {
             x = x.toType(weight.getDataType(), false);
         }

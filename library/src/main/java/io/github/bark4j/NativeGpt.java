@@ -15,9 +15,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * vocabulary range the stage samples from. Sampling stays in Java ({@link Sampler}), so seeded
  * runs draw the same stream with or without the bridge.
  *
- * <p>Reads the {@link GptWeights} in place (FP32 or FP64), or rounds the matmul weights and head
- * once into bridge-owned bfloat16 copies (norms, embeddings, biases, residual and logits stay
- * FP32). Must be closed before the weights' manager. The plan is read-only once made and each
+ * <p>Reads the {@link GptWeights} in place (FP32 or FP64), and with bfloat16 the {@link
+ * Bf16Matmuls} of the model (or its own, when the model has none) for the matmul weights and the
+ * head (norms, embeddings, biases, residual and logits stay FP32). Must be closed before the
+ * weights' manager. The plan is read-only once made and each
  * thread steps with its own scratch, so concurrent generations on one model step at the same time;
  * only {@link #close()} waits for steps in flight.
  */
@@ -25,14 +26,17 @@ final class NativeGpt implements AutoCloseable {
     private final GptConfig config;
     private final boolean isDouble;
     private final boolean bf16;
+    /** bfloat16 weights this step rounded itself (the model had none), closed with it; or null. */
+    private final Bf16Matmuls ownBf16;
     private long plan;
     /** Steps share the plan (read lock); {@link #close()} frees it (write lock) once none runs. */
     private final ReentrantReadWriteLock planLock = new ReentrantReadWriteLock();
 
-    private NativeGpt(GptConfig config, boolean isDouble, boolean bf16, long plan) {
+    private NativeGpt(GptConfig config, boolean isDouble, boolean bf16, Bf16Matmuls ownBf16, long plan) {
         this.config = config;
         this.isDouble = isDouble;
         this.bf16 = bf16;
+        this.ownBf16 = ownBf16;
         this.plan = plan;
     }
 
@@ -50,7 +54,8 @@ final class NativeGpt implements AutoCloseable {
     /**
      * Prepares the native step of a causal model.
      *
-     * @param bf16 round the matmul weights and the head to bfloat16 (FP32 models only)
+     * @param bf16 read the matmul weights and the head as bfloat16: the model's {@link
+     *     Gpt#bf16Matmuls()}, or copies rounded here (FP32 models only)
      */
     static NativeGpt create(Gpt gpt, boolean bf16) {
         GptConfig c = gpt.config();
@@ -83,15 +88,30 @@ final class NativeGpt implements AutoCloseable {
             order.add(l.mlpOutWeight());
             order.add(l.mlpOutBias());
         }
-        long[] addresses = new long[order.size()];
-        for (int i = 0; i < addresses.length; i++) {
-            NDArray a = order.get(i);
-            addresses[i] = a == null ? 0L : NativeKernels.address(a, "weight " + i);
+        Bf16Matmuls matmuls = bf16 ? gpt.bf16Matmuls() : null;
+        Bf16Matmuls own = bf16 && matmuls == null ? Bf16Matmuls.round(w) : null;
+        try {
+            if (own != null) {
+                matmuls = own;
+            }
+            long[] addresses = new long[order.size()];
+            for (int i = 0; i < addresses.length; i++) {
+                NDArray a = order.get(i);
+                addresses[i] = a == null ? 0L
+                        : matmuls != null && matmuls.holds(a) ? matmuls.address(a)
+                        : NativeKernels.address(a, "weight " + i);
+            }
+            int[] cfg = {c.numLayers(), c.numHeads(), c.hiddenSize(), c.inputVocabSize(), c.outputVocabSize(),
+                c.blockSize(), isDouble ? 1 : 0,
+                isDouble ? NativeKernels.F64 : bf16 ? NativeKernels.BF16 : NativeKernels.F32};
+            long plan = NativeOpsBridge.gptCreate(cfg, addresses);
+            return new NativeGpt(c, isDouble, bf16, own, plan);
+        } catch (RuntimeException e) {
+            if (own != null) {
+                own.close();
+            }
+            throw e;
         }
-        int[] cfg = {c.numLayers(), c.numHeads(), c.hiddenSize(), c.inputVocabSize(), c.outputVocabSize(),
-            c.blockSize(), isDouble ? 1 : 0, isDouble ? NativeKernels.F64 : bf16 ? NativeKernels.BF16 : NativeKernels.F32};
-        long plan = NativeOpsBridge.gptCreate(cfg, addresses);
-        return new NativeGpt(c, isDouble, bf16, plan);
     }
 
     boolean isBf16() {
@@ -148,6 +168,9 @@ final class NativeGpt implements AutoCloseable {
             if (plan != 0) {
                 NativeOpsBridge.gptFree(plan);
                 plan = 0;
+            }
+            if (ownBf16 != null) {
+                ownBf16.close();
             }
         } finally {
             planLock.writeLock().unlock();

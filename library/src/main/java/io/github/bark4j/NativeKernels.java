@@ -73,6 +73,11 @@ final class NativeKernels {
         run(x, weight.out, weight.in, weight.address(), BF16, DataType.FLOAT32, bias, y);
     }
 
+    /** {@code y ← x · Wᵀ + bias} with bfloat16 weights (out, in) at {@code address}; x, bias and y FP32. */
+    static void linearBf16(NDArray x, long address, long out, long in, NDArray bias, NDArray y) {
+        run(x, out, in, address, BF16, DataType.FLOAT32, bias, y);
+    }
+
     private static void run(NDArray x, long out, long in, long w, int type, DataType dtype, NDArray bias,
             NDArray y) {
         Shape xs = x.getShape();

@@ -50,6 +50,13 @@ final class NativeLibrary {
                     "_ZNK2at10TensorBase8data_ptrIfEEPT_v",
                     // double* at::TensorBase::data_ptr<double>() const
                     "_ZNK2at10TensorBase8data_ptrIdEEPT_v",
+                    // c10::BFloat16* at::TensorBase::data_ptr<c10::BFloat16>() const
+                    "_ZNK2at10TensorBase8data_ptrIN3c108BFloat16EEEPT_v",
+                    // at::_ops::linear::call(Tensor const&, Tensor const&, optional<Tensor> const&)
+                    "_ZN2at4_ops6linear4callERKNS_6TensorES4_RKSt8optionalIS2_E",
+                    // at::_ops::_to_copy::call(Tensor const&, optional<ScalarType>, optional<Layout>,
+                    //   optional<Device>, optional<bool>, bool, optional<MemoryFormat>)
+                    "_ZN2at4_ops8_to_copy4callERKNS_6TensorESt8optionalIN3c1010ScalarTypeEES5_INS6_6LayoutEES5_INS6_6DeviceEES5_IbEbS5_INS6_12MemoryFormatEE",
                     // int at::get_num_threads()
                     "_ZN2at15get_num_threadsEv");
 

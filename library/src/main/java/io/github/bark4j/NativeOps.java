@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * ATen operators DJL 0.36 does not expose (fused scaled dot-product attention, 1-D transposed
@@ -238,6 +239,57 @@ final class NativeOps {
                                         groups,
                                         dilation));
         return new PtNDArray(x.getManager(), out);
+    }
+
+    /**
+     * A bridge-owned bfloat16 copy of a float32 tensor, as a raw {@code at::Tensor*} handle: DJL
+     * aborts the JVM on bfloat16 tensors, so it is never wrapped in an NDArray. Free it with {@link
+     * #freeTensor}.
+     */
+    static long toBf16Tensor(NDArray weight) {
+        requireAvailable();
+        PtNDArray w = pt(weight, "weight");
+        if (w.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("bfloat16 copies are rounded from float32, got " + w.getDataType());
+        }
+        return call("_to_copy(bfloat16)", () -> NativeOpsBridge.toBf16Tensor(w.getHandle()));
+    }
+
+    /** Address of the data of a tensor made by {@link #toBf16Tensor}. */
+    static long bf16Address(long bf16Tensor) {
+        requireAvailable();
+        return NativeOpsBridge.bf16Address(bf16Tensor);
+    }
+
+    /** Frees a tensor handle the bridge returned and no NDArray owns (DJL's own deleter). */
+    static void freeTensor(long handle) {
+        if (handle != 0L) {
+            JniUtils.deleteNDArray(handle);
+        }
+    }
+
+    /**
+     * {@code x · Wᵀ} with libtorch's bfloat16 GEMM: float32 x (..., in) is rounded to bfloat16, W
+     * (out, in) is a tensor from {@link #toBf16Tensor}, and the bfloat16 product (FP32
+     * accumulation inside oneDNN) comes back widened to float32 (..., out), attached to x's manager.
+     */
+    static NDArray linearBf16(NDArray x, long bf16Weight) {
+        requireAvailable();
+        PtNDArray input = pt(x, "x");
+        if (input.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("x must be float32, got " + input.getDataType());
+        }
+        long xb = call("_to_copy(bfloat16)", () -> NativeOpsBridge.toBf16Tensor(input.getHandle()));
+        long yb = 0L;
+        try {
+            yb = call("linear(bfloat16)", () -> NativeOpsBridge.linearRaw(xb, bf16Weight));
+            long product = yb;
+            return new PtNDArray(input.getManager(), call("_to_copy(float32)",
+                    () -> NativeOpsBridge.toFloatTensor(product)));
+        } finally {
+            freeTensor(xb);
+            freeTensor(yb);
+        }
     }
 
     private interface NativeCall {

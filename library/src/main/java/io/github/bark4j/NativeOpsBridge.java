@@ -49,6 +49,22 @@ final class NativeOpsBridge {
     @Name("bark4j_to_bf16")
     static native long toBf16(long source, long count);
 
+    /** A new heap tensor: float32 {@code tensor} rounded to bfloat16. Never hand it to DJL. */
+    @Name("bark4j_to_bf16_tensor")
+    static native long toBf16Tensor(long tensor);
+
+    /** A new heap tensor: {@code tensor} converted to float32. */
+    @Name("bark4j_to_float_tensor")
+    static native long toFloatTensor(long tensor);
+
+    /** A new heap tensor x · Wᵀ in the inputs' dtype (bfloat16 in, bfloat16 out). */
+    @Name("bark4j_linear_raw")
+    static native long linearRaw(long x, long weight);
+
+    /** Address of a bfloat16 tensor's data. */
+    @Name("bark4j_bf16_address")
+    static native long bf16Address(long tensor);
+
     @Name("bark4j_free")
     static native void free(long address);
 

@@ -11,11 +11,13 @@ public enum Precision {
      */
     FP16,
     /**
-     * bfloat16 weights for the decode steps of the semantic and coarse GPTs (half the bytes each
-     * step reads), with a 32-bit residual stream, norms and logits; needs bark4j's native bridge
-     * on a CPU (falls back to {@link #FP32}, logged, elsewhere). Prompt passes, the fine GPT and
-     * EnCodec run in FP32. Tokens equal FP32's wherever the top two logits are not within the
-     * bf16 rounding of each other.
+     * bfloat16 matmul weights for the three GPTs: the semantic and coarse decode steps read them
+     * (half the bytes per step) with FP32 activations and accumulation, and the prompt passes,
+     * coarse re-prefills and fine passes run libtorch's bfloat16 GEMM (about twice the FP32 FLOP
+     * rate on CPUs with AVX-512 BF16). The residual stream, norms, embeddings and logits stay
+     * 32-bit, and EnCodec runs in FP32. Needs bark4j's native bridge and the native decode step on
+     * a CPU (falls back to {@link #FP32}, logged, elsewhere). Tokens equal FP32's wherever the top
+     * two logits are not within the bf16 rounding of each other.
      */
     BF16,
     /** 64-bit floats: slow, for conformance checks and debugging (reproduces the original bit-near). */

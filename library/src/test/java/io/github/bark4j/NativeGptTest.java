@@ -263,7 +263,8 @@ class NativeGptTest {
                     continue;
                 }
                 double margin = top2Margin(java64, c, golden, step);
-                assertTrue(margin <= 2 * BF16_LOGIT_BOUND, c.name() + ": BF16 left the golden path at step " + step
+                // the prompt pass runs on the bf16 GEMM too: its wider bound applies
+                assertTrue(margin <= 2 * Bf16MatmulsTest.BF16_FIRST_PASS_BOUND, c.name() + ": BF16 left the golden path at step " + step
                         + " where the FP64 margin was " + margin);
             }
         }
@@ -294,7 +295,7 @@ class NativeGptTest {
     }
 
     /** Resident set size of this process in kB, from /proc/self/status. */
-    private static long rssKb() throws Exception {
+    static long rssKb() throws Exception {
         for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) {
                 return Long.parseLong(line.replaceAll("[^0-9]", ""));

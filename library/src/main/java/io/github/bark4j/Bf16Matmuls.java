@@ -1,0 +1,135 @@
+package io.github.bark4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The matmul weights of one {@link Gpt} (the four projections of every layer and the heads)
+ * rounded once to bfloat16, for {@link Precision#BF16}. The tensors live in the native bridge only
+ * (DJL aborts the JVM on bfloat16), and two paths read them:
+ *
+ * <ul>
+ *   <li>{@link #linear}: the prompt passes, the coarse re-prefills and the fine passes. Many rows
+ *       go to libtorch's bfloat16 GEMM (oneDNN, AVX-512 BF16 where the CPU has it: about twice the
+ *       FP32 GEMM's FLOP rate), which rounds x and the product to bfloat16; up to {@link
+ *       #KERNEL_ROWS} rows go to the bridge's small-batch kernel, which keeps x and the result in
+ *       FP32 (the last position's logits of a prompt pass, for example). A head over many rows
+ *       (the fine passes' logits) stays an FP32 GEMM on the FP32 weights.
+ *   <li>{@link NativeGpt}: the decode step reads the same tensors in place ({@link #address}).
+ * </ul>
+ *
+ * Biases, norms, embeddings, the residual stream and the logits stay FP32. Must be closed before
+ * the weights' manager.
+ */
+final class Bf16Matmuls implements AutoCloseable {
+    /** At most this many rows: the small-batch kernel (FP32 x and result), else the bf16 GEMM. */
+    static final int KERNEL_ROWS = 16;
+
+    private record Rounded(long tensor, long address, long out, long in, boolean head) {}
+
+    /** Keyed by the FP32 weight's identity: {@link Gpt} looks its weights up as it goes. */
+    private final Map<NDArray, Rounded> byWeight = new IdentityHashMap<>();
+    private volatile boolean closed;
+
+    private Bf16Matmuls() {}
+
+    /** Rounds every matmul weight and head of {@code weights} (FP32, on the CPU). */
+    static Bf16Matmuls round(GptWeights weights) {
+        Bf16Matmuls m = new Bf16Matmuls();
+        try {
+            List<NDArray> all = new ArrayList<>();
+            List<NDArray> heads = weights.heads();
+            for (GptWeights.Layer l : weights.layers()) {
+                all.add(l.attnProjWeight());
+                all.add(l.attnOutWeight());
+                all.add(l.mlpInWeight());
+                all.add(l.mlpOutWeight());
+            }
+            all.addAll(weights.heads());
+            for (NDArray w : all) {
+                Shape s = w.getShape();
+                if (s.dimension() != 2 || w.getDataType() != DataType.FLOAT32) {
+                    throw new IllegalArgumentException("bf16 matmul weights are rounded from FP32 matrices, got "
+                            + w.getDataType() + " " + s);
+                }
+                long tensor = NativeOps.toBf16Tensor(w);
+                long address;
+                try {
+                    address = NativeOps.bf16Address(tensor);
+                } catch (RuntimeException e) {
+                    NativeOps.freeTensor(tensor);
+                    throw e;
+                }
+                m.byWeight.put(w, new Rounded(tensor, address, s.get(0), s.get(1), heads.contains(w)));
+            }
+            return m;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** Whether {@code weight} has a bfloat16 copy here. */
+    boolean holds(NDArray weight) {
+        return byWeight.containsKey(weight);
+    }
+
+    /** Address of the bfloat16 copy of {@code weight}, for the native step to read in place. */
+    long address(NDArray weight) {
+        return rounded(weight).address();
+    }
+
+    /**
+     * {@code x · Wᵀ + bias} with W's bfloat16 copy; x (..., in) FP32, result (..., out) FP32,
+     * attached to x's manager.
+     */
+    NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        Rounded w = rounded(weight);
+        if (x.getDataType() != DataType.FLOAT32) {
+            x = x.toType(DataType.FLOAT32, false);
+        }
+        Shape s = x.getShape();
+        long rows = s.size() / s.get(s.dimension() - 1);
+        if (w.head() && rows > KERNEL_ROWS) {
+            // logits stay FP32: a GEMM rounding them to bfloat16 would cost up to 2^-8 of their size
+            // for a few percent of a pass's FLOPs
+            return Ops.linear(x, weight, bias);
+        }
+        if (rows <= KERNEL_ROWS) {
+            NDArray flat = x.reshape(rows, w.in()).duplicate();
+            NDArray y = x.getManager().zeros(new Shape(rows, w.out()), DataType.FLOAT32);
+            NativeKernels.linearBf16(flat, w.address(), w.out(), w.in(), bias, y);
+            return y.reshape(s.slice(0, s.dimension() - 1).add(w.out()));
+        }
+        NDArray y = NativeOps.linearBf16(x, w.tensor());
+        return bias == null ? y : y.addi(bias);
+    }
+
+    private Rounded rounded(NDArray weight) {
+        if (closed) {
+            throw new IllegalStateException("bf16 matmul weights closed");
+        }
+        Rounded r = byWeight.get(weight);
+        if (r == null) {
+            throw new IllegalArgumentException("no bf16 copy of this weight");
+        }
+        return r;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Rounded r : byWeight.values()) {
+            NativeOps.freeTensor(r.tensor());
+        }
+    }
+}
