@@ -41,6 +41,7 @@ public final class ReportGenerator {
     private static final String E2E = "io.github.bark4j.EndToEndBenchmark.generate";
     private static final String ATTENTION = "io.github.bark4j.KernelBenchmark.attention";
     private static final String CONV = "io.github.bark4j.KernelBenchmark.convTranspose";
+    private static final String LONG = "io.github.bark4j.LongWorkloadBenchmark.generate";
 
     private ReportGenerator() {}
 
@@ -138,8 +139,8 @@ public final class ReportGenerator {
     }
 
     public static String render(List<Result> all, String title, String machine) {
-        List<Result> results = all.stream().filter(r -> !r.benchmark().equals(ATTENTION) && !r.benchmark().equals(CONV))
-                .toList();
+        List<Result> results = all.stream().filter(r -> !r.benchmark().equals(ATTENTION) && !r.benchmark().equals(CONV)
+                && !r.benchmark().equals(LONG)).toList();
         // rows: configurations in first-seen order, with their results by benchmark method
         Map<String, Map<String, String>> configs = new LinkedHashMap<>();
         Map<String, Map<String, Result>> byConfig = new LinkedHashMap<>();
@@ -274,6 +275,7 @@ public final class ReportGenerator {
         if (shareRows.length() > 0) {
             md.append(shareHead).append(shareRows).append('\n');
         }
+        md.append(longWorkload(all));
         md.append(kernels(all));
         md.append("Latency: wall time of one `Synthesizer.generate` call; real-time factor = latency / audio"
                 + " seconds; throughput = audio seconds generated per wall second (× batch). Peak RSS: the"
@@ -295,6 +297,48 @@ public final class ReportGenerator {
         StringBuilder sb = new StringBuilder();
         min.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
         return sb.toString();
+    }
+
+    /**
+     * The long workload's table: end to end with the stage times of the same call, and Δ against
+     * the Java-step FP32 row of the same model and attention.
+     */
+    static String longWorkload(List<Result> all) {
+        List<Result> rows = all.stream().filter(r -> r.benchmark().equals(LONG)).toList();
+        if (rows.isEmpty()) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder("## Long workload\n\n");
+        md.append("bark-small, greedy, EOS off, no voice: ").append(LongWorkloadBenchmark.SEMANTIC_TOKENS)
+                .append(" semantic tokens → ").append(LongWorkloadBenchmark.COARSE_TOKENS)
+                .append(" coarse tokens (39 window re-prefills) → two fine windows → ")
+                .append(fmt(LongWorkloadBenchmark.AUDIO_SECONDS, 2))
+                .append(" s of audio, in one `generate` call (one measured call, no warm-up). Stage times are"
+                        + " taken from the same call's progress callbacks; semantic and coarse include their"
+                        + " prompt pass and re-prefills. Δ is against the Java-step FP32 row.\n\n");
+        md.append("| Configuration | Semantic (ms/token) | Coarse (ms/token) | Fine (s) | EnCodec (s) | End to end (s)"
+                + " | Real-time factor | Δ end to end | Peak RSS (MB) | Load |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Result r : rows) {
+            Result base = rows.stream().filter(b -> "JAVA".equals(b.params().get("step"))
+                    && "FP32".equals(b.params().get("precision"))
+                    && Objects.equals(b.params().get("model"), r.params().get("model"))
+                    && Objects.equals(b.params().get("attention"), r.params().get("attention"))).findFirst().orElse(null);
+            Map<String, Double> x = r.secondary();
+            double seconds = r.score() / 1000;
+            md.append("| ").append(label(r.params())).append(base == r ? " *(base)*" : "")
+                    .append(" | ").append(fmt(x.getOrDefault("semantic-ms-per-token", Double.NaN), 1))
+                    .append(" | ").append(fmt(x.getOrDefault("coarse-ms-per-token", Double.NaN), 1))
+                    .append(" | ").append(fmt(x.getOrDefault("fine-s", Double.NaN), 1))
+                    .append(" | ").append(fmt(x.getOrDefault("codec-s", Double.NaN), 1))
+                    .append(" | ").append(fmt(seconds, 1))
+                    .append(" | ").append(fmt(seconds / LongWorkloadBenchmark.AUDIO_SECONDS, 2))
+                    .append(" | ").append(base == null || base == r ? "" : fmt(base.score() / r.score(), 2) + "× faster")
+                    .append(" | ").append(fmt(x.getOrDefault("peak-rss", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("load-1m", Double.NaN), 1))
+                    .append(" |\n");
+        }
+        return md.append('\n').toString();
     }
 
     /** The kernel tables: each pair of implementations side by side, with the ratio slow path / fast path. */

@@ -76,4 +76,24 @@ class ReportGeneratorTest {
         // the kernel results are not configuration rows
         assertEquals(2, lines.stream().filter(l -> l.startsWith("| bark-small, FP32, SDPA")).count(), md);
     }
+
+    @Test
+    void longWorkloadRowsCarryTheirStageTimesAndTheSpeedUpOverTheJavaRow(@TempDir Path dir) throws IOException {
+        String stages = "\"semantic-ms-per-token\": {\"score\": 40.5}, \"coarse-ms-per-token\": {\"score\": 58.0},"
+                + " \"fine-s\": {\"score\": 18.4}, \"codec-s\": {\"score\": 3.0}, ";
+        String json = "[" + String.join(",\n", List.of(
+                entry("LongWorkloadBenchmark.generate", model("FP32", "SDPA", "NONE") + ", \"step\": \"JAVA\"", 180,
+                        "s/op", stages + rss(3600)),
+                entry("LongWorkloadBenchmark.generate", model("FP32", "SDPA", "NONE") + ", \"step\": \"NATIVE\"",
+                        90000, "ms/op", stages + rss(3000)))) + "]";
+        Path file = dir.resolve("long.json");
+        Files.writeString(file, json);
+        String md = ReportGenerator.render(ReportGenerator.read(file), "t", null);
+        List<String> lines = md.lines().toList();
+        assertTrue(lines.contains("| bark-small, FP32, SDPA, no offload, 2 threads, step JAVA *(base)* | 40.5 | 58.0 | 18.4"
+                + " | 3.0 | 180.0 | 11.70 |  | 3600 | 2.0 |"), md);
+        assertTrue(lines.contains("| bark-small, FP32, SDPA, no offload, 2 threads, step NATIVE | 40.5 | 58.0 | 18.4"
+                + " | 3.0 | 90.0 | 5.85 | 2.00× faster | 3000 | 2.0 |"), md);
+        assertFalse(md.contains("## End to end"), "the long workload is not a row of the short tables");
+    }
 }

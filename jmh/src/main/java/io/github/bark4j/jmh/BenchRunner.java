@@ -79,6 +79,7 @@ public final class BenchRunner {
             System.out.printf(Locale.ROOT, "%n# bark4j run '%s': %s %s%n", run.name(), benchmarks, run.params());
             ChainedOptionsBuilder o = new OptionsBuilder()
                     .addProfiler(PeakMemoryProfiler.class)
+                    .addProfiler(StageTimes.class)
                     .shouldFailOnError(true)
                     .jvmArgsAppend(forkJvmArgs());
             for (String b : benchmarks) {

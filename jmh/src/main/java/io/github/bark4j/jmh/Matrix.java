@@ -18,7 +18,9 @@ enum Matrix {
      * EAGER and SDPA attention; end to end with PER_STAGE offload (EAGER) and with batch 4 and 8
      * (SDPA); the FP16 stages with both kernels, one warm-up and one measured call (the fine window,
      * ~30 s at FP16 on a CPU, without warm-up), but not FP16 end to end, which would not fit; the
-     * kernel benchmarks at FP32 and FP16.
+     * kernel benchmarks at FP32 and FP16; the native decode step (FP32 and BF16) per stage and end to
+     * end; and the long workload ({@code LongWorkloadBenchmark}: 768 semantic tokens, 15.4 s of audio)
+     * with the Java and native steps at FP32 and the native step at BF16 (about 8 more minutes).
      */
     QUICK,
     /**
@@ -33,6 +35,7 @@ enum Matrix {
     static final String E2E = "io.github.bark4j.EndToEndBenchmark.generate";
     static final String ATTENTION = "io.github.bark4j.KernelBenchmark.attention";
     static final String CONV = "io.github.bark4j.KernelBenchmark.convTranspose";
+    static final String LONG = "io.github.bark4j.LongWorkloadBenchmark.generate";
 
     /**
      * One JMH invocation: these benchmark methods × the cartesian product of these parameters.
@@ -80,6 +83,20 @@ enum Matrix {
                     model(models, threads, List.of("FP16"), List.of("EAGER", "SDPA"), List.of("NONE")),
                     new int[] {0, 1}));
         }
+        // the native decode step (and BF16, which needs it) beside the Java rows above
+        runs.add(new Run("native step stages", stages,
+                with(model(models, threads, List.of("FP32", "BF16"), List.of("SDPA"), List.of("NONE")), "step",
+                        List.of("NATIVE")), calls));
+        runs.add(new Run("native step end to end", List.of(E2E),
+                with(with(model(models, threads, List.of("FP32", "BF16"), List.of("SDPA"), List.of("NONE")), "step",
+                        List.of("NATIVE")), "batch", List.of("1")), calls));
+        // the 768-token, 15.4 s workload end to end with its stage times: Java and native rows of one run
+        runs.add(new Run("long workload", List.of(LONG),
+                with(model(List.of("bark-small"), threads, List.of("FP32"), List.of("SDPA"), List.of("NONE")), "step",
+                        List.of("JAVA", "NATIVE")), null));
+        runs.add(new Run("long workload bf16", List.of(LONG),
+                with(model(List.of("bark-small"), threads, List.of("BF16"), List.of("SDPA"), List.of("NONE")), "step",
+                        List.of("NATIVE")), null));
         Map<String, List<String>> attention = new LinkedHashMap<>();
         attention.put("precision", full ? List.of("FP32", "FP16", "FP64") : List.of("FP32", "FP16"));
         attention.put("kernel", List.of("EAGER", "SDPA"));
