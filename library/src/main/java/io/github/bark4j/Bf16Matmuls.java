@@ -41,6 +41,17 @@ final class Bf16Matmuls implements AutoCloseable {
 
     /** Rounds every matmul weight and head of {@code weights} (FP32, on the CPU). */
     static Bf16Matmuls round(GptWeights weights) {
+        return round(weights, false);
+    }
+
+    /**
+     * Rounds every matmul weight and head of {@code weights} (FP32, on the CPU).
+     *
+     * @param freeLayerWeights then close the FP32 matmul weights of the layers, which nothing reads
+     *     once every matmul runs here (half of bark-small's 1.7 GB); the heads stay, for the FP32
+     *     GEMM over many rows. Only for a model whose every user goes through these copies
+     */
+    static Bf16Matmuls round(GptWeights weights, boolean freeLayerWeights) {
         Bf16Matmuls m = new Bf16Matmuls();
         try {
             List<NDArray> all = new ArrayList<>();
@@ -67,6 +78,13 @@ final class Bf16Matmuls implements AutoCloseable {
                     throw e;
                 }
                 m.byWeight.put(w, new Rounded(tensor, address, s.get(0), s.get(1), heads.contains(w)));
+            }
+            if (freeLayerWeights) {
+                for (NDArray w : all) {
+                    if (!heads.contains(w)) {
+                        w.close();
+                    }
+                }
             }
             return m;
         } catch (RuntimeException e) {

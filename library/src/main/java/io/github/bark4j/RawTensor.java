@@ -11,7 +11,11 @@ import java.util.Arrays;
 record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
 
     RawTensor {
-        data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        // a whole buffer is kept as it is (a fresh mapping stays one, so MappedBuffers can unmap it)
+        if (data.position() != 0 || data.limit() != data.capacity()) {
+            data = data.slice();
+        }
+        data = data.order(ByteOrder.LITTLE_ENDIAN);
         long elements = numElements(shape);
         long expected = elements > Long.MAX_VALUE / dtype.bytes ? -1 : elements * dtype.bytes;
         if (expected != data.remaining()) {

@@ -56,12 +56,22 @@ final class WeightStore {
     /** The tensor under {@code key}, which must have exactly {@code shape}, as the compute dtype. */
     NDArray load(String key, long... shape) {
         RawTensor raw = raw(key, shape);
-        return toNDArray(raw, dtype);
+        try {
+            return toNDArray(raw, dtype);
+        } finally {
+            // copied into libtorch (or failed): the mapping goes now, not at some later GC
+            MappedBuffers.release(raw.data());
+        }
     }
 
     /** Like {@link #load} but keeps the values as float32 on the Java side (for folding). */
     float[] loadFloats(String key, long... shape) {
-        return raw(key, shape).toFloatArray();
+        RawTensor raw = raw(key, shape);
+        try {
+            return raw.toFloatArray();
+        } finally {
+            MappedBuffers.release(raw.data());
+        }
     }
 
     NDArray loadOptional(String key, long... shape) {
