@@ -115,10 +115,17 @@ final class Coarse {
                         break;
                     }
                     Cancellation.check();
-                    double[] logits;
+                    double[] logits = null;
                     // logits[i * vocab + t - first] is token t's logit of row i
-                    int first;
-                    if (feedLength == 1) {
+                    int first = 0;
+                    // greedy decode steps: each row's argmax within the codebook it predicts now
+                    // (the rows move in step, so one codebook for all), instead of the logits
+                    int[] best = null;
+                    int parity = o.greedy() ? commonParity(rows, step, nSteps) : -1;
+                    if (feedLength == 1 && parity >= 0) {
+                        first = CODES_START + parity * VoicePreset.CODEBOOK_SIZE;
+                        best = gpt.decodeArgmax(manager, feed, cache, first, first + VoicePreset.CODEBOOK_SIZE);
+                    } else if (feedLength == 1) {
                         first = CODES_START;
                         logits = gpt.decode(manager, feed, cache, CODES_START, CODES_END);
                     } else {
@@ -129,7 +136,7 @@ final class Coarse {
                             logits = Tensors.toDoubles(gpt.forwardCausal(input, cache, true));
                         }
                     }
-                    int vocab = logits.length / rows.length;
+                    int vocab = logits == null ? 0 : logits.length / rows.length;
                     long[] next = new long[rows.length];
                     for (int i = 0; i < rows.length; i++) {
                         int b = rows[i];
@@ -138,7 +145,8 @@ final class Coarse {
                             continue;
                         }
                         int start = CODES_START + (step[b] % CODEBOOKS) * VoicePreset.CODEBOOK_SIZE;
-                        int token = start + pick(logits, i * vocab + start - first, o, samplers[b]);
+                        int token = best != null ? start + best[i]
+                                : start + pick(logits, i * vocab + start - first, o, samplers[b]);
                         coarse[b][coarseLength[b]++] = token;
                         step[b]++;
                         next[i] = token;
@@ -161,6 +169,22 @@ final class Coarse {
             }
         }
         return out;
+    }
+
+    /** The codebook (0 or 1) every unfinished row of {@code rows} predicts next, or -1 if they differ or none is left. */
+    private static int commonParity(int[] rows, int[] step, int[] nSteps) {
+        int parity = -1;
+        for (int b : rows) {
+            if (step[b] >= nSteps[b]) {
+                continue;
+            }
+            int p = step[b] % CODEBOOKS;
+            if (parity >= 0 && p != parity) {
+                return -1;
+            }
+            parity = p;
+        }
+        return parity;
     }
 
     private static int[] activeRows(int[] step, int[] nSteps) {

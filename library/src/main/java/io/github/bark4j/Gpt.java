@@ -91,6 +91,24 @@ final class Gpt {
         }
     }
 
+    /**
+     * A greedy decode step: like {@link #decode}, but returns each row's argmax over vocabulary
+     * entries [from, to) (relative to {@code from}, the first of equal maxima). The native step
+     * computes it in the bridge and sends back one int per row instead of the logits.
+     */
+    int[] decodeArgmax(NDManager manager, long[] ids, KvCache cache, int from, int to) {
+        if (nativeStep != null) {
+            return nativeStep.stepArgmax(ids, cache, from, to);
+        }
+        double[] logits = decode(manager, ids, cache, from, to);
+        int width = to - from;
+        int[] best = new int[ids.length];
+        for (int r = 0; r < ids.length; r++) {
+            best[r] = Sampler.argmax(logits, r * width, (r + 1) * width);
+        }
+        return best;
+    }
+
     /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H), in the residual dtype. */
     NDArray embed(NDArray ids) {
         return toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(0)));

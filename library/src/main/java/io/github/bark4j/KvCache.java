@@ -16,6 +16,8 @@ final class KvCache implements AutoCloseable {
     private final NDArray[] values;
     private final int capacity;
     private int length;
+    /** {@link #handles()}, made on first use and again after {@link #keepRows} replaces the tensors. */
+    private long[] handles;
 
     KvCache(NDManager manager, GptConfig config, int batch, int capacity, DataType dtype) {
         this.capacity = capacity;
@@ -51,12 +53,15 @@ final class KvCache implements AutoCloseable {
      * Valid until the next {@link #keepRows}.
      */
     long[] handles() {
-        long[] h = new long[2 * keys.length];
-        for (int i = 0; i < keys.length; i++) {
-            h[2 * i] = contiguousHandle(keys[i]);
-            h[2 * i + 1] = contiguousHandle(values[i]);
+        if (handles == null) {
+            long[] h = new long[2 * keys.length];
+            for (int i = 0; i < keys.length; i++) {
+                h[2 * i] = contiguousHandle(keys[i]);
+                h[2 * i + 1] = contiguousHandle(values[i]);
+            }
+            handles = h;
         }
-        return h;
+        return handles;
     }
 
     /** Stores k and v (B, heads, T, hd) for positions length..length+T-1 of {@code layer}. */
@@ -92,6 +97,7 @@ final class KvCache implements AutoCloseable {
      * batch shrinks when some of its sequences finish before the rest.
      */
     void keepRows(long[] rows) {
+        handles = null;
         for (int i = 0; i < keys.length; i++) {
             keys[i] = selectRows(keys[i], rows);
             values[i] = selectRows(values[i], rows);

@@ -125,15 +125,32 @@ final class NativeGpt implements AutoCloseable {
      * @return the logits of vocabulary entries [from, to) of every row, row-major
      */
     double[] step(long[] ids, KvCache cache, int from, int to) {
+        double[] logits = new double[ids.length * Math.max(0, to - from)];
+        run(ids, cache, from, to, logits, null);
+        return logits;
+    }
+
+    /**
+     * A greedy decode step: like {@link #step}, but only each row's argmax over vocabulary entries
+     * [from, to) comes back (relative to {@code from}; the first of equal maxima, as {@link
+     * Sampler#argmax}), not the logits.
+     */
+    int[] stepArgmax(long[] ids, KvCache cache, int from, int to) {
+        int[] best = new int[ids.length];
+        run(ids, cache, from, to, null, best);
+        return best;
+    }
+
+    private void run(long[] ids, KvCache cache, int from, int to, double[] logits, int[] argmax) {
         planLock.readLock().lock();
         try {
-            return stepLocked(ids, cache, from, to);
+            runLocked(ids, cache, from, to, logits, argmax);
         } finally {
             planLock.readLock().unlock();
         }
     }
 
-    private double[] stepLocked(long[] ids, KvCache cache, int from, int to) {
+    private void runLocked(long[] ids, KvCache cache, int from, int to, double[] logits, int[] argmax) {
         int rows = ids.length;
         if (plan == 0) {
             throw new IllegalStateException("native step closed");
@@ -154,11 +171,9 @@ final class NativeGpt implements AutoCloseable {
             throw new IllegalArgumentException("the cache holds " + cache.dataType() + ", the step computes in "
                     + expected);
         }
-        double[] logits = new double[rows * (to - from)];
         NativeOpsBridge.gptStep(plan, ids, rows, position, cache.handles(), cache.capacity(), from, to, logits,
-                null);
+                argmax);
         cache.advance(1);
-        return logits;
     }
 
     @Override

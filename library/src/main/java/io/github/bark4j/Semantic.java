@@ -112,20 +112,28 @@ final class Semantic {
             scope.suppressNotUsedWarning();
             NDArray x = promptEmbeddings(gpt, manager, prompt, batch);
             double[] logits = Tensors.toDoubles(gpt.forwardCausal(x, cache, true));
+            // greedy decode steps bring back each row's argmax (over ids 0..EOS, or 0..9999 for a
+            // fixed length) instead of the logits; null after the prompt pass and when sampling
+            int[] best = null;
             // rows[j]: the text whose logits are row j; finished texts leave the batch (and the cache)
             int[] rows = new int[batch];
             Arrays.setAll(rows, b -> b);
             for (int step = 0; step < maxNew; step++) {
                 Cancellation.check();
                 // the prompt pass gives the whole vocabulary, decode steps only ids 0..EOS
-                int vocab = logits.length / rows.length;
+                int vocab = best != null ? 0 : logits.length / rows.length;
                 int[] kept = new int[rows.length];
                 int stillActive = 0;
                 for (int j = 0; j < rows.length; j++) {
                     int b = rows[j];
-                    double[] row = Arrays.copyOfRange(logits, j * vocab, (j + 1) * vocab);
-                    // a fixed-length run (benchmarks) never lets EOS win and ignores the duration cap
-                    int token = fixed > 0 ? pickNotEos(row, o, samplers[b]) : pick(row, o, samplers[b]);
+                    int token;
+                    if (best != null) {
+                        token = best[j] == EOS ? -1 : best[j];
+                    } else {
+                        double[] row = Arrays.copyOfRange(logits, j * vocab, (j + 1) * vocab);
+                        // a fixed-length run (benchmarks) never lets EOS win and ignores the duration cap
+                        token = fixed > 0 ? pickNotEos(row, o, samplers[b]) : pick(row, o, samplers[b]);
+                    }
                     if (token < 0) {
                         continue;
                     }
@@ -154,7 +162,12 @@ final class Semantic {
                 for (int j = 0; j < rows.length; j++) {
                     feed[j] = out[rows[j]][lengths[rows[j]] - 1];
                 }
-                logits = gpt.decode(manager, feed, cache, 0, EOS + 1);
+                if (o.greedy()) {
+                    // the same argmax pick() and pickNotEos() take (first of equal maxima)
+                    best = gpt.decodeArgmax(manager, feed, cache, 0, fixed > 0 ? EOS : EOS + 1);
+                } else {
+                    logits = gpt.decode(manager, feed, cache, 0, EOS + 1);
+                }
             }
         }
         int[][] result = new int[batch][];

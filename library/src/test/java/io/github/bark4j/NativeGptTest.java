@@ -158,6 +158,39 @@ class NativeGptTest {
         }
     }
 
+    /**
+     * The greedy step's native argmax is the argmax of the logits the same step returns (first of
+     * equal maxima), for several ranges, 3 rows and both stages.
+     */
+    @Test
+    void nativeArgmaxIsTheArgmaxOfTheLogits() {
+        BarkModel model = java32.model();
+        SplittableRandom random = new SplittableRandom(12);
+        int[][] ranges = {{0, 10001}, {0, 10000}, {10000, 11024}, {11024, 12048}, {5, 6}};
+        for (Gpt reference : new Gpt[] {model.semantic, model.coarse}) {
+            try (NativeGpt step = NativeGpt.create(reference, false); NDManager m = model.manager().newSubManager();
+                    KvCache a = new KvCache(m, reference.config(), 3, 20, DataType.FLOAT32);
+                    KvCache b = new KvCache(m, reference.config(), 3, 20, DataType.FLOAT32)) {
+                Gpt fast = reference.withNativeStep(step);
+                int vocab = Math.min(reference.config().inputVocabSize(), reference.config().outputVocabSize());
+                for (int i = 0; i < 15; i++) {
+                    int[] r = ranges[i % ranges.length];
+                    if (r[1] > reference.config().outputVocabSize()) {
+                        continue;
+                    }
+                    long[] ids = {random.nextInt(vocab), random.nextInt(vocab), random.nextInt(vocab)};
+                    double[] logits = fast.decode(m, ids, a, r[0], r[1]);
+                    int[] best = fast.decodeArgmax(m, ids, b, r[0], r[1]);
+                    int width = r[1] - r[0];
+                    for (int row = 0; row < 3; row++) {
+                        assertEquals(Sampler.argmax(logits, row * width, (row + 1) * width), best[row],
+                                "row " + row + ", range " + r[0] + ".." + r[1]);
+                    }
+                }
+            }
+        }
+    }
+
     /** A row decoded in a batch gets the logits it gets alone (rows never mix). */
     @Test
     void batchedRowsEqualSingleRuns() {
