@@ -49,7 +49,8 @@ public class LongFormBenchmark {
             text = paragraph();
             ToIntFunction<String> tokens = t -> s.synth.tokenize(t, new ArrayList<>()).length;
             int budget = budget(tokens);
-            options = Workload.options(Workload.voice()).toBuilder().maxBatch(maxBatch).maxSegmentTokens(budget)
+            options = Workload.options(Workload.voice()).toBuilder().longForm(true).maxBatch(maxBatch)
+                    .maxSegmentTokens(budget)
                     .build();
             List<String> segments = new Segmenter(tokens, budget).split(text);
             if (segments.size() != SENTENCES) {

@@ -53,9 +53,14 @@ final class Workload {
         return out;
     }
 
-    /** Greedy, EOS off, exactly {@link #SEMANTIC_TOKENS} semantic tokens, with the benchmark voice. */
+    /**
+     * Greedy, EOS off, exactly {@link #SEMANTIC_TOKENS} semantic tokens, with the benchmark voice, and
+     * the text spoken as one segment (long-form splitting would make each sentence an utterance of
+     * {@link #SEMANTIC_TOKENS} tokens).
+     */
     static GenerationOptions options(VoicePreset voice) {
-        GenerationOptions.Builder b = GenerationOptions.builder().greedy().fixedSemanticTokens(SEMANTIC_TOKENS);
+        GenerationOptions.Builder b = GenerationOptions.builder().greedy().fixedSemanticTokens(SEMANTIC_TOKENS)
+                .longForm(false);
         if (voice != null) {
             b.voice(voice);
         }
