@@ -155,7 +155,7 @@ final class Gpt {
         }
         NDArray x = toResidual(inputEmbeds).add(positions(inputEmbeds.getManager(), past, t));
         for (int i = 0; i < config.numLayers(); i++) {
-            x = block(x, weights.layers().get(i), cache, i, past);
+            x = scopedBlock(x, weights.layers().get(i), cache, i, past);
         }
         if (cache != null) {
             cache.advance(t);
@@ -194,7 +194,7 @@ final class Gpt {
         }
         x = x.add(positions(codes.getManager(), 0, t));
         for (int i = 0; i < config.numLayers(); i++) {
-            x = block(x, weights.layers().get(i), null, i, 0);
+            x = scopedBlock(x, weights.layers().get(i), null, i, 0);
         }
         return logits(x, codebook - config.nCodesGiven());
     }
@@ -212,6 +212,23 @@ final class Gpt {
      */
     private NDArray positions(NDManager manager, int start, int length) {
         return toResidual(weights.positionEmbedding().get(manager, new NDIndex("{}:{}", start, start + length)));
+    }
+
+    /**
+     * One block in its own {@link NDScope}: its intermediates are freed as soon as it returns, and
+     * only its output moves to the caller's scope. Without it a 1024-frame fine pass kept all 12
+     * layers' activations (about 55 MB each) until the pass ended, which raised the peak resident
+     * memory of a generation by about 0.7 GB.
+     */
+    private NDArray scopedBlock(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
+        NDArray out;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            out = block(x, w, cache, layer, past);
+            NDScope.unregister(out);
+        }
+        NDScope.register(out);
+        return out;
     }
 
     private NDArray block(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
