@@ -222,17 +222,23 @@ final class CodecDecoder {
         NDArray x = quantizerDecode(codes);
         x = applyConv(x, first);
         x = (fusedLstm ? runLstmFused(x) : runLstm(x)).add(x);
+        // each block in its own scope: 15 s of audio makes activations of about 100 MB per layer
         for (UpsampleBlock block : blocks) {
-            x = Ops.elu(x);
-            x = upsample(x, block.transposed());
-            for (ResidualUnit u : block.units()) {
-                NDArray y = applyConv(Ops.elu(x), u.first());
-                y = applyConv(Ops.elu(y), u.second());
-                x = (u.shortcut() == null ? x : applyConv(x, u.shortcut())).add(y);
-            }
+            NDArray in = x;
+            x = Tensors.scoped(() -> upsampleBlock(in, block));
         }
         x = applyConv(Ops.elu(x), last);
         return x.squeeze(1);
+    }
+
+    private NDArray upsampleBlock(NDArray x, UpsampleBlock block) {
+        x = upsample(Ops.elu(x), block.transposed());
+        for (ResidualUnit u : block.units()) {
+            NDArray y = applyConv(Ops.elu(x), u.first());
+            y = applyConv(Ops.elu(y), u.second());
+            x = (u.shortcut() == null ? x : applyConv(x, u.shortcut())).add(y);
+        }
+        return x;
     }
 
     private NDArray applyConv(NDArray x, Conv conv) {

@@ -221,14 +221,7 @@ final class Gpt {
      * memory of a generation by about 0.7 GB.
      */
     private NDArray scopedBlock(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {
-        NDArray out;
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            out = block(x, w, cache, layer, past);
-            NDScope.unregister(out);
-        }
-        NDScope.register(out);
-        return out;
+        return Tensors.scoped(() -> block(x, w, cache, layer, past));
     }
 
     private NDArray block(NDArray x, GptWeights.Layer w, KvCache cache, int layer, int past) {

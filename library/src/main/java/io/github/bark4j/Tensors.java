@@ -7,6 +7,23 @@ import ai.djl.ndarray.types.Shape;
 
 /** Moves small arrays (token ids, logits) between Java and DJL. */
 final class Tensors {
+
+    /**
+     * Runs {@code step} in its own {@link ai.djl.ndarray.NDScope}: every array it makes is freed when
+     * it returns, except its result, which moves to the caller's scope. For the layers of a long pass,
+     * whose intermediates would otherwise all live until the pass ends.
+     */
+    static NDArray scoped(java.util.function.Supplier<NDArray> step) {
+        NDArray out;
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            scope.suppressNotUsedWarning();
+            out = step.get();
+            ai.djl.ndarray.NDScope.unregister(out);
+        }
+        ai.djl.ndarray.NDScope.register(out);
+        return out;
+    }
+
     private Tensors() {}
 
     /** Values as doubles; fp64 stays exact, narrower types are widened. */
