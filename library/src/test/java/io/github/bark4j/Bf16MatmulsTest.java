@@ -52,13 +52,7 @@ class Bf16MatmulsTest {
     }
 
     private static float[] normal(SplittableRandom random, int n, double std) {
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            double u = 1 - random.nextDouble();
-            double v = random.nextDouble();
-            out[i] = (float) (std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
-        }
-        return out;
+        return NativeKernelsTest.normal(random, n, std);
     }
 
     private static float bf16(float f) {

@@ -41,6 +41,12 @@ class NativeKernelsTest {
     static final int[][] EDGE_SHAPES = {{1, 1}, {5, 7}, {37, 45}, {3, 100}, {130, 200}, {7, 64}, {900, 64}};
     static final int[] ROWS = {1, 2, 3, 4, 5, 8, 16, 17};
 
+    private static List<int[]> allShapes() {
+        List<int[]> shapes = new ArrayList<>(List.of(SHAPES));
+        shapes.addAll(List.of(EDGE_SHAPES));
+        return shapes;
+    }
+
     private static NDManager manager;
     private static int bestIsa;
 
@@ -63,7 +69,7 @@ class NativeKernelsTest {
     }
 
     /** Unit-scale data: x ~ N(0, 1), W ~ N(0, 1 / in), so every output is ~N(0, 1). */
-    private static float[] normal(SplittableRandom random, int n, double std) {
+    static float[] normal(SplittableRandom random, int n, double std) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
             // Box-Muller
@@ -85,9 +91,7 @@ class NativeKernelsTest {
     @Test
     void fp32MatchesLibtorchLinearAndTheNaiveLoopAtEveryShape() {
         SplittableRandom random = new SplittableRandom(7);
-        List<int[]> shapes = new ArrayList<>(List.of(SHAPES));
-        shapes.addAll(List.of(EDGE_SHAPES));
-        for (int[] shape : shapes) {
+        for (int[] shape : allShapes()) {
             int out = shape[0];
             int in = shape[1];
             try (NDManager m = manager.newSubManager()) {
@@ -117,9 +121,7 @@ class NativeKernelsTest {
     @Test
     void bf16MatchesAnFp64ProductOfTheRoundedWeights() {
         SplittableRandom random = new SplittableRandom(11);
-        List<int[]> shapes = new ArrayList<>(List.of(SHAPES));
-        shapes.addAll(List.of(EDGE_SHAPES));
-        for (int[] shape : shapes) {
+        for (int[] shape : allShapes()) {
             int out = shape[0];
             int in = shape[1];
             try (NDManager m = manager.newSubManager()) {
