@@ -55,7 +55,9 @@ final class Bf16Matmuls implements AutoCloseable {
         Bf16Matmuls m = new Bf16Matmuls();
         try {
             List<NDArray> all = new ArrayList<>();
-            List<NDArray> heads = weights.heads();
+            // by identity: NDArray.equals compares contents
+            java.util.Set<NDArray> heads = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+            heads.addAll(weights.heads());
             for (GptWeights.Layer l : weights.layers()) {
                 all.add(l.attnProjWeight());
                 all.add(l.attnOutWeight());
