@@ -48,7 +48,15 @@ struct GptLayer {
   const void* inB;
   const void* mlpOutW;
   const void* mlpOutB;
+  // the four matmul weights as tensors (FP32, FP64 or bfloat16, as wtype) for the full passes'
+  // libtorch GEMMs; null when the plan only steps
+  const at::Tensor* qkvTensor;
+  const at::Tensor* outTensor;
+  const at::Tensor* inTensor;
+  const at::Tensor* mlpOutTensor;
 };
+// Per-layer order of the tensor handles given to bark4j_gpt_create.
+enum LayerTensor { T_QKV = 0, T_OUT, T_IN, T_MLP_OUT, T_FIELDS };
 
 struct GptPlan {
   int layers, heads, hidden, vocabIn, vocabOut, block;
@@ -60,6 +68,7 @@ struct GptPlan {
   const void* finalB;
   const void* head;
   std::vector<GptLayer> layer;
+  bool passes;  // whether the layers' weight tensors are known (bark4j_gpt_pass)
   // Read-only once made: steps of concurrent generations share it, so their scratch is per thread.
 };
 
@@ -220,7 +229,9 @@ inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, 
 // config: see GptConfigField; addresses: 5 model-wide then 12 per layer (0 = absent bias). With
 // BF16 weights the matmul weights and the head are bfloat16 (the caller's rounded tensors); the
 // norms, embeddings and biases stay in the activation dtype. Everything is read in place.
-inline long long bark4j_gpt_create(const int* config, const long long* addresses) {
+// tensors: null (decode steps only), or the DJL/bridge tensor handles of each layer's four matmul
+// weights (LayerTensor order), the same weights as the addresses, for bark4j_gpt_pass.
+inline long long bark4j_gpt_create(const int* config, const long long* addresses, const long long* tensors) {
   using namespace bark4j;
   GptPlan* p = new GptPlan();
   try {
@@ -240,6 +251,7 @@ inline long long bark4j_gpt_create(const int* config, const long long* addresses
       throw std::invalid_argument("FP64 weights go with FP64 activations only");
     }
     auto addr = [&](int i) { return reinterpret_cast<const void*>(addresses[i]); };
+    p->passes = tensors != nullptr;
     p->tokens = addr(A_TOKENS);
     p->positions = addr(A_POSITIONS);
     p->finalW = addr(A_FINAL_W);
@@ -260,6 +272,16 @@ inline long long bark4j_gpt_create(const int* config, const long long* addresses
       w.inB = addr(b + L_IN_B);
       w.mlpOutW = addr(b + L_MLP_OUT_W);
       w.mlpOutB = addr(b + L_MLP_OUT_B);
+      auto tensor = [&](int i) {
+        return tensors == nullptr ? nullptr : reinterpret_cast<const at::Tensor*>(tensors[l * T_FIELDS + i]);
+      };
+      w.qkvTensor = tensor(T_QKV);
+      w.outTensor = tensor(T_OUT);
+      w.inTensor = tensor(T_IN);
+      w.mlpOutTensor = tensor(T_MLP_OUT);
+      if (tensors != nullptr && (!w.qkvTensor || !w.outTensor || !w.inTensor || !w.mlpOutTensor)) {
+        throw std::invalid_argument("missing matmul weight tensor of layer " + std::to_string(l));
+      }
       p->layer.push_back(w);
     }
     return reinterpret_cast<long long>(p);

@@ -91,6 +91,20 @@ struct linear {
   static Tensor call(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias);
 };
 
+struct linear_out {
+  static Tensor& call(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, Tensor& out);
+};
+
+struct empty_memory_format {
+  static Tensor call(c10::ArrayRef<c10::SymInt> size, std::optional<c10::ScalarType> dtype,
+                     std::optional<c10::Layout> layout, std::optional<c10::Device> device,
+                     std::optional<bool> pin_memory, std::optional<c10::MemoryFormat> memory_format);
+};
+
+struct copy_ {
+  static Tensor& call(Tensor& self, const Tensor& src, bool non_blocking);
+};
+
 struct _to_copy {
   static Tensor call(const Tensor& self, std::optional<c10::ScalarType> dtype, std::optional<c10::Layout> layout,
                      std::optional<c10::Device> device, std::optional<bool> pin_memory, bool non_blocking,

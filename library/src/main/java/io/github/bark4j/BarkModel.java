@@ -131,6 +131,9 @@ final class BarkModel implements AutoCloseable {
                 NativeGpt c = NativeGpt.create(coarse, precision == Precision.BF16);
                 steps.add(c);
                 coarse = coarse.withNativeStep(c);
+                NativeGpt f = NativeGpt.create(fine, precision == Precision.BF16);
+                steps.add(f);
+                fine = fine.withNativeStep(f);
             }
             tokenizer = TextTokenizer.load(dir.resolve("tokenizer.json"));
             java.util.List<AutoCloseable> resources = new java.util.ArrayList<>(steps);

@@ -12,16 +12,19 @@ import java.util.Map;
 /**
  * The matmul weights of one {@link Gpt} (the four projections of every layer and the heads)
  * rounded once to bfloat16, for {@link Precision#BF16}. The tensors live in the native bridge only
- * (DJL aborts the JVM on bfloat16), and two paths read them:
+ * (DJL aborts the JVM on bfloat16), and three paths read them:
  *
  * <ul>
- *   <li>{@link #linear}: the prompt passes, the coarse re-prefills and the fine passes. Many rows
+ *   <li>{@link NativeGpt#pass}: the prompt passes, the coarse re-prefills and the fine passes
+ *       (with the native step and SDPA) run libtorch's bfloat16 GEMM on these tensors, with
+ *       activations written as bfloat16 by the pass's own loops.
+ *   <li>{@link #linear}: the heads, and the same passes on the Java path. Many rows
  *       go to libtorch's bfloat16 GEMM (oneDNN, AVX-512 BF16 where the CPU has it: about twice the
  *       FP32 GEMM's FLOP rate), which rounds x and the product to bfloat16; up to {@link
  *       #KERNEL_ROWS} rows go to the bridge's small-batch kernel, which keeps x and the result in
  *       FP32 (the last position's logits of a prompt pass, for example). A head over many rows
  *       (the fine passes' logits) stays an FP32 GEMM on the FP32 weights.
- *   <li>{@link NativeGpt}: the decode step reads the same tensors in place ({@link #address}).
+ *   <li>{@link NativeGpt#step}: the decode step reads the same tensors in place ({@link #address}).
  * </ul>
  *
  * Biases, norms, embeddings, the residual stream and the logits stay FP32. Must be closed before
@@ -103,6 +106,11 @@ final class Bf16Matmuls implements AutoCloseable {
     /** Address of the bfloat16 copy of {@code weight}, for the native step to read in place. */
     long address(NDArray weight) {
         return rounded(weight).address();
+    }
+
+    /** The bridge tensor handle of the bfloat16 copy of {@code weight}, for the native passes' GEMMs. */
+    long tensor(NDArray weight) {
+        return rounded(weight).tensor();
     }
 
     /**

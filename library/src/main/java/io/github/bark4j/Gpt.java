@@ -19,7 +19,7 @@ final class Gpt {
     private final GptConfig config;
     private final GptWeights weights;
     private final AttentionKernel attention;
-    /** The native decode step over these same weights, or null for the Java path. */
+    /** The native decode step and passes over these same weights, or null for the Java path. */
     private final NativeGpt nativeStep;
     /** bfloat16 copies of the matmul weights that every matmul uses ({@link Precision#BF16}), or null. */
     private final Bf16Matmuls bf16;
@@ -53,7 +53,10 @@ final class Gpt {
         return new Gpt(config, weights, kernel, nativeStep, bf16);
     }
 
-    /** The same model whose decode steps run in {@code step} (built over these weights), or in Java for null. */
+    /**
+     * The same model whose decode steps (and, with SDPA, whole passes) run in {@code step}, built
+     * over these weights; in Java for null.
+     */
     Gpt withNativeStep(NativeGpt step) {
         return new Gpt(config, weights, attention, step, bf16);
     }
@@ -154,6 +157,10 @@ final class Gpt {
                     + config.blockSize());
         }
         NDArray x = toResidual(inputEmbeds).add(positions(inputEmbeds.getManager(), past, t));
+        if (nativePasses() && past == 0) {
+            NDArray normed = nativeStep.pass(x, cache, lastOnly);
+            return linear(normed, weights.heads().get(0), null);
+        }
         for (int i = 0; i < config.numLayers(); i++) {
             x = scopedBlock(x, weights.layers().get(i), cache, i, past);
         }
@@ -193,10 +200,22 @@ final class Gpt {
             x = x == null ? e : x.add(e);
         }
         x = x.add(positions(codes.getManager(), 0, t));
+        if (nativePasses()) {
+            return linear(nativeStep.pass(x, null, false), weights.heads().get(codebook - config.nCodesGiven()), null);
+        }
         for (int i = 0; i < config.numLayers(); i++) {
             x = scopedBlock(x, weights.layers().get(i), null, i, 0);
         }
         return logits(x, codebook - config.nCodesGiven());
+    }
+
+    /**
+     * Whether whole passes run natively ({@link NativeGpt#pass}): with the native step, and with
+     * SDPA attention, which is what the native pass computes attention with (EAGER stays the
+     * Java reference).
+     */
+    private boolean nativePasses() {
+        return nativeStep != null && attention == AttentionKernel.SDPA;
     }
 
     /** Final norm and head, in the residual dtype (32-bit when the matmuls run in 16-bit). */

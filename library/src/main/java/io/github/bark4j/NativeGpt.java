@@ -2,18 +2,27 @@ package io.github.bark4j;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * The decode step of a causal {@link Gpt} as one native call ({@code bark4j_gpt_step.h}): for one
- * new position of every row it embeds the tokens, runs every block (norms, q|k|v, the KV write
- * into the caller's {@link KvCache}, attention over the cached positions, MLP) and the head, with
- * the bridge's small-batch kernels for the matmuls, and hands back only the logits of the
- * vocabulary range the stage samples from. Sampling stays in Java ({@link Sampler}), so seeded
- * runs draw the same stream with or without the bridge.
+ * A {@link Gpt}'s forward passes as one native call each.
+ *
+ * <ul>
+ *   <li>{@link #step}, causal models ({@code bark4j_gpt_step.h}): for one new position of every
+ *       row it embeds the tokens, runs every block (norms, q|k|v, the KV write into the caller's
+ *       {@link KvCache}, attention over the cached positions, MLP) and the head, with the bridge's
+ *       small-batch kernels for the matmuls, and hands back only the logits of the vocabulary range
+ *       the stage samples from. Sampling stays in Java ({@link Sampler}), so seeded runs draw the
+ *       same stream with or without the bridge.
+ *   <li>{@link #pass}, every model ({@code bark4j_gpt_pass.h}): a whole window (a prompt, a coarse
+ *       re-prefill, a fine pass) through every block with libtorch's GEMM and fused SDPA, filling
+ *       the cache of a causal model, up to the final norm; Java makes no tensor per layer.
+ * </ul>
  *
  * <p>Reads the {@link GptWeights} in place (FP32 or FP64), and with bfloat16 the {@link
  * Bf16Matmuls} of the model (or its own, when the model has none) for the matmul weights and the
@@ -40,9 +49,9 @@ final class NativeGpt implements AutoCloseable {
         this.plan = plan;
     }
 
-    /** Whether {@code gpt}'s weights can be read by the native step (FP32 or FP64, on the CPU). */
+    /** Whether {@code gpt}'s weights can be read by the native passes (FP32 or FP64, on the CPU). */
     static boolean supports(Gpt gpt) {
-        if (!NativeLibrary.isAvailable() || !gpt.config().isCausal()) {
+        if (!NativeLibrary.isAvailable()) {
             return false;
         }
         DataType matmul = gpt.weights().positionEmbedding().getDataType();
@@ -60,7 +69,7 @@ final class NativeGpt implements AutoCloseable {
     static NativeGpt create(Gpt gpt, boolean bf16) {
         GptConfig c = gpt.config();
         if (!supports(gpt)) {
-            throw new IllegalArgumentException("the native step needs a causal FP32 or FP64 model on the CPU"
+            throw new IllegalArgumentException("the native passes need an FP32 or FP64 model on the CPU"
                     + " and the native bridge" + (NativeLibrary.isAvailable() ? "" : ": " + NativeLibrary.unavailableReason()));
         }
         GptWeights w = gpt.weights();
@@ -101,10 +110,19 @@ final class NativeGpt implements AutoCloseable {
                         : matmuls != null && matmuls.holds(a) ? matmuls.address(a)
                         : NativeKernels.address(a, "weight " + i);
             }
+            // the passes' GEMMs take the same weights as tensors (checked contiguous just above)
+            long[] tensors = new long[4 * w.layers().size()];
+            int t = 0;
+            for (GptWeights.Layer l : w.layers()) {
+                for (NDArray a : new NDArray[] {l.attnProjWeight(), l.attnOutWeight(), l.mlpInWeight(),
+                    l.mlpOutWeight()}) {
+                    tensors[t++] = matmuls != null ? matmuls.tensor(a) : ((PtNDArray) a).getHandle();
+                }
+            }
             int[] cfg = {c.numLayers(), c.numHeads(), c.hiddenSize(), c.inputVocabSize(), c.outputVocabSize(),
                 c.blockSize(), isDouble ? 1 : 0,
                 isDouble ? NativeKernels.F64 : bf16 ? NativeKernels.BF16 : NativeKernels.F32};
-            long plan = NativeOpsBridge.gptCreate(cfg, addresses);
+            long plan = NativeOpsBridge.gptCreate(cfg, addresses, tensors);
             return new NativeGpt(c, isDouble, bf16, own, plan);
         } catch (RuntimeException e) {
             if (own != null) {
@@ -155,6 +173,9 @@ final class NativeGpt implements AutoCloseable {
         if (plan == 0) {
             throw new IllegalStateException("native step closed");
         }
+        if (!config.isCausal()) {
+            throw new IllegalStateException(config.name() + " is not causal: it has no decode step");
+        }
         if (rows != cache.batch()) {
             throw new IllegalArgumentException(rows + " ids for a cache of " + cache.batch() + " rows");
         }
@@ -174,6 +195,77 @@ final class NativeGpt implements AutoCloseable {
         NativeOpsBridge.gptStep(plan, ids, rows, position, cache.handles(), cache.capacity(), from, to, logits,
                 argmax);
         cache.advance(1);
+    }
+
+    /**
+     * A full pass: every block over every position of {@code x}, then the final norm (the head is
+     * the caller's, which picks its matmul for the rows it has).
+     *
+     * @param x (B, T, H) input embeddings plus positions, contiguous, in the activation dtype;
+     *     overwritten with the residual stream
+     * @param cache null, or the empty cache of a causal model, which gets positions 0..T-1 and
+     *     advances by T
+     * @return the final-normed hidden states, (B, H) of the last position when {@code lastOnly}
+     *     else (B, T, H), attached to x's manager
+     */
+    NDArray pass(NDArray x, KvCache cache, boolean lastOnly) {
+        planLock.readLock().lock();
+        try {
+            return passLocked(x, cache, lastOnly);
+        } finally {
+            planLock.readLock().unlock();
+        }
+    }
+
+    private NDArray passLocked(NDArray x, KvCache cache, boolean lastOnly) {
+        if (plan == 0) {
+            throw new IllegalStateException("native step closed");
+        }
+        Shape s = x.getShape();
+        DataType dtype = isDouble ? DataType.FLOAT64 : DataType.FLOAT32;
+        if (s.dimension() != 3 || s.get(2) != config.hiddenSize() || x.getDataType() != dtype) {
+            throw new IllegalArgumentException("a pass takes " + dtype + " (B, T, " + config.hiddenSize()
+                    + "), got " + x.getDataType() + " " + s);
+        }
+        int rows = (int) s.get(0);
+        int length = (int) s.get(1);
+        if (length > config.blockSize()) {
+            throw new IllegalArgumentException(length + " positions exceed the block size " + config.blockSize());
+        }
+        PtNDArray input = (PtNDArray) x;
+        if (!NativeKernels.Contiguity.isContiguous(input)) {
+            throw new IllegalArgumentException("a pass needs a contiguous input");
+        }
+        if (cache != null) {
+            if (!config.isCausal()) {
+                throw new IllegalArgumentException(config.name() + " is not causal: it has no KV cache");
+            }
+            if (cache.length() != 0 || cache.batch() != rows || length > cache.capacity()
+                    || cache.dataType() != dtype) {
+                throw new IllegalArgumentException("a pass fills an empty " + dtype + " cache of " + rows
+                        + " rows and at least " + length + " positions, got " + cache.dataType() + ", "
+                        + cache.batch() + " rows, " + cache.length() + " of " + cache.capacity() + " used");
+            }
+        }
+        PtNDArray out = (PtNDArray) x.getManager().create(
+                lastOnly ? new Shape(rows, config.hiddenSize()) : s, dtype);
+        long[] created = new long[NativeOpsBridge.PASS_SCRATCH + config.numLayers()];
+        try {
+            NativeOpsBridge.gptPass(plan, input.getHandle(), rows, length, config.isCausal(),
+                    cache == null ? null : cache.handles(), cache == null ? 0 : cache.capacity(), out.getHandle(),
+                    lastOnly, created);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        } finally {
+            for (long handle : created) {
+                NativeOps.freeTensor(handle);
+            }
+        }
+        if (cache != null) {
+            cache.advance(length);
+        }
+        return out;
     }
 
     @Override

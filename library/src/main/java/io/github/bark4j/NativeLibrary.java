@@ -57,6 +57,13 @@ final class NativeLibrary {
                     // at::_ops::_to_copy::call(Tensor const&, optional<ScalarType>, optional<Layout>,
                     //   optional<Device>, optional<bool>, bool, optional<MemoryFormat>)
                     "_ZN2at4_ops8_to_copy4callERKNS_6TensorESt8optionalIN3c1010ScalarTypeEES5_INS6_6LayoutEES5_INS6_6DeviceEES5_IbEbS5_INS6_12MemoryFormatEE",
+                    // at::_ops::linear_out::call(Tensor const&, Tensor const&, optional<Tensor> const&, Tensor&)
+                    "_ZN2at4_ops10linear_out4callERKNS_6TensorES4_RKSt8optionalIS2_ERS2_",
+                    // at::_ops::empty_memory_format::call(ArrayRef<SymInt>, optional<ScalarType>,
+                    //   optional<Layout>, optional<Device>, optional<bool>, optional<MemoryFormat>)
+                    "_ZN2at4_ops19empty_memory_format4callEN3c108ArrayRefINS2_6SymIntEEESt8optionalINS2_10ScalarTypeEES6_INS2_6LayoutEES6_INS2_6DeviceEES6_IbES6_INS2_12MemoryFormatEE",
+                    // at::_ops::copy_::call(Tensor&, Tensor const&, bool)
+                    "_ZN2at4_ops5copy_4callERNS_6TensorERKS2_b",
                     // int at::get_num_threads()
                     "_ZN2at15get_num_threadsEv");
 

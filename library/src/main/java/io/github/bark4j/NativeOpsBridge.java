@@ -18,7 +18,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 @Platform(
         value = "linux-x86_64",
         compiler = "cpp17",
-        include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_gpt_step.h"})
+        include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_gpt_step.h", "bark4j_gpt_pass.h"})
 final class NativeOpsBridge {
 
     private NativeOpsBridge() {}
@@ -80,8 +80,10 @@ final class NativeOpsBridge {
     @Name("bark4j_openmp_library")
     static native String openmpLibrary();
 
+    /** {@code tensors}: each layer's four matmul weight tensor handles, or null for a plan that only steps. */
     @Name("bark4j_gpt_create")
-    static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses);
+    static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,
+            @Cast("const long long*") long[] tensors);
 
     @Name("bark4j_gpt_free")
     static native void gptFree(long plan);
@@ -98,4 +100,25 @@ final class NativeOpsBridge {
             int to,
             double[] logits,
             int[] argmax);
+
+    /** Tensors a pass makes besides one SDPA result per layer (bark4j_gpt_pass.h's PASS_SCRATCH). */
+    static final int PASS_SCRATCH = 8;
+
+    /**
+     * A full pass over {@code x} (overwritten), filling {@code kvHandles} when not null; {@code
+     * created} (PASS_SCRATCH + layers slots) comes back with the handles of every tensor made,
+     * which the caller frees, also when this throws.
+     */
+    @Name("bark4j_gpt_pass")
+    static native void gptPass(
+            long plan,
+            long x,
+            int rows,
+            int length,
+            boolean causal,
+            @Cast("const long long*") long[] kvHandles,
+            int capacity,
+            long out,
+            boolean lastOnly,
+            @Cast("long long*") long[] created);
 }

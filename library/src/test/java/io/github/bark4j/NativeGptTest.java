@@ -366,8 +366,7 @@ class NativeGptTest {
     @Test
     void rejectsWhatItCannotRun() {
         BarkModel model = java32.model();
-        assertFalse(NativeGpt.supports(model.fine));
-        assertThrows(IllegalArgumentException.class, () -> NativeGpt.create(model.fine, false));
+        assertTrue(NativeGpt.supports(model.fine)); // whole passes only: NativePassTest
         assertThrows(IllegalArgumentException.class, () -> NativeGpt.create(java64.model().semantic, true));
         try (NativeGpt step = NativeGpt.create(model.semantic, false); NDManager m = model.manager().newSubManager();
                 KvCache cache = new KvCache(m, model.semantic.config(), 2, 4, DataType.FLOAT32);
