@@ -20,6 +20,7 @@
 
 #include "bark4j_kernels.h"
 #include "bark4j_native_ops.h"
+#include "bark4j_rows.h"
 
 namespace bark4j {
 
@@ -72,25 +73,11 @@ struct GptPlan {
   // Read-only once made: steps of concurrent generations share it, so their scratch is per thread.
 };
 
+// LayerNorm (eps 1e-5, biased variance) of `rows` rows of n.
 template <typename T>
 inline void layer_norm(const T* x, int rows, int n, const T* w, const T* b, T* y) {
   for (int r = 0; r < rows; r++) {
-    const T* xr = x + static_cast<int64_t>(r) * n;
-    T* yr = y + static_cast<int64_t>(r) * n;
-    double mean = 0;
-    for (int i = 0; i < n; i++) mean += xr[i];
-    mean /= n;
-    double var = 0;
-    for (int i = 0; i < n; i++) {
-      double d = xr[i] - mean;
-      var += d * d;
-    }
-    var /= n;
-    double inv = 1.0 / std::sqrt(var + 1e-5);
-    for (int i = 0; i < n; i++) {
-      T v = static_cast<T>((xr[i] - mean) * inv);
-      yr[i] = b == nullptr ? v * w[i] : v * w[i] + b[i];
-    }
+    norm_row<T, T>(x + static_cast<int64_t>(r) * n, n, w, b, y + static_cast<int64_t>(r) * n);
   }
 }
 
@@ -117,6 +104,36 @@ template <>
 inline void linear_any<double>(const GptPlan& p, const double* x, int rows, int in, const void* w,
                                const void* bias, double* y, int64_t out) {
   linear_f64(x, rows, in, static_cast<const double*>(w), static_cast<const double*>(bias), y, out, out);
+}
+
+// Attention of one query over `keys` cached positions: out = softmax(K · q · scale) · V.
+template <typename T>
+inline void attend_one(const T* q, const T* kb, const T* vb, int keys, int hd, T scale, T* out) {
+  thread_local std::vector<T> score;
+  if (score.size() < static_cast<size_t>(keys)) score.resize(keys);
+  // scores = K · q over the cached positions (each key a "weight row" of the one-row kernel)
+  dot_rows(q, hd, kb, keys, score.data());
+  softmax_scaled<T>(score.data(), keys, scale);
+  weighted_sum(score.data(), vb, keys, hd, out);
+}
+
+// The rest of a block once attention is done, for `rows` positions with the small-batch kernels:
+// x += att · Woutᵀ + b, then x += MLP(LN2(x)). h (rows·H), mlp (4·rows·H), tmp (rows·H): scratch.
+template <typename T>
+inline void block_tail(const GptPlan& p, const GptLayer& w, T* x, int rows, const T* att, T* h, T* mlp, T* tmp) {
+  const int H = p.hidden;
+  const int64_t n = static_cast<int64_t>(rows) * H;
+  linear_any<T>(p, att, rows, H, w.outW, w.outB, tmp, H);
+  for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
+  layer_norm<T>(x, rows, H, static_cast<const T*>(w.ln2w), static_cast<const T*>(w.ln2b), h);
+  linear_any<T>(p, h, rows, H, w.inW, w.inB, mlp, 4 * H);
+  // a scalar erf costs ~10 ns: 37k of them per bark-small step are worth both threads; the
+  // AVX-512 GELU takes about a microsecond per row and runs on this one
+  parallel_range(4 * n, 256, rows_vectorised<T>() ? 4 * n : 4 * n * 16, [&](int64_t i0, int64_t i1) {
+    gelu_row<T, T>(mlp + i0, static_cast<const T*>(nullptr), static_cast<int>(i1 - i0));
+  });
+  linear_any<T>(p, mlp, rows, 4 * H, w.mlpOutW, w.mlpOutB, tmp, H);
+  for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
 }
 
 // One decode step. kv[2 * l] / kv[2 * l + 1]: layer l's keys / values (rows, heads, capacity, hd).
@@ -168,44 +185,16 @@ inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, 
     }
     parallel_range(static_cast<int64_t>(rows) * heads, 1, static_cast<int64_t>(rows) * heads * keys * hd * 2,
                    [&](int64_t b0, int64_t b1) {
-      thread_local std::vector<T> score;
-      if (score.size() < static_cast<size_t>(keys)) score.resize(keys);
       for (int64_t rh = b0; rh < b1; rh++) {
         int r = static_cast<int>(rh / heads);
         int hh = static_cast<int>(rh % heads);
-        const T* q = qkv + static_cast<int64_t>(r) * 3 * H + hh * hd;
-        const T* kb = kc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd;
-        const T* vb = vc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd;
-        // scores = K · q over the cached positions (each key a "weight row" of the one-row kernel)
-        dot_rows(q, hd, kb, keys, score.data());
-        T best = -INFINITY;
-        for (int j = 0; j < keys; j++) {
-          score[j] *= scale;
-          best = score[j] > best ? score[j] : best;
-        }
-        T sum = 0;
-        for (int j = 0; j < keys; j++) {
-          score[j] = std::exp(score[j] - best);
-          sum += score[j];
-        }
-        T inv = static_cast<T>(1) / sum;
-        for (int j = 0; j < keys; j++) score[j] *= inv;
-        weighted_sum(score.data(), vb, keys, hd, att + static_cast<int64_t>(r) * H + hh * hd);
+        attend_one<T>(qkv + static_cast<int64_t>(r) * 3 * H + hh * hd,
+                      kc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd,
+                      vc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd, keys, hd, scale,
+                      att + static_cast<int64_t>(r) * H + hh * hd);
       }
     });
-    linear_any<T>(p, att, rows, H, w.outW, w.outB, tmp, H);
-    for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
-    layer_norm<T>(x, rows, H, static_cast<const T*>(w.ln2w), static_cast<const T*>(w.ln2b), h);
-    linear_any<T>(p, h, rows, H, w.inW, w.inB, mlp, 4 * H);
-    // erf costs ~10 ns: 37k of them per bark-small step are worth both threads
-    parallel_range(4 * n, 256, 4 * n * 16, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; i++) {
-        T v = mlp[i];
-        mlp[i] = static_cast<T>(0.5) * v * (static_cast<T>(1) + std::erf(v * static_cast<T>(M_SQRT1_2)));
-      }
-    });
-    linear_any<T>(p, mlp, rows, 4 * H, w.mlpOutW, w.mlpOutB, tmp, H);
-    for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
+    block_tail<T>(p, w, x, rows, att, h, mlp, tmp);
   }
   layer_norm<T>(x, rows, H, static_cast<const T*>(p.finalW), static_cast<const T*>(p.finalB), h);
   const int width = to - from;

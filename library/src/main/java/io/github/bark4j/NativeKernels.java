@@ -113,6 +113,26 @@ final class NativeKernels {
         return NativeOpsBridge.setIsa(isa);
     }
 
+    /** Row operations of the native step and passes ({@code bark4j_rows.h}'s RowOp), for tests. */
+    static final int ROW_GELU = 0;
+    static final int ROW_GELU_BF16 = 1;
+    static final int ROW_SOFTMAX = 2;
+    static final int ROW_NORM = 3;
+    static final int ROW_NORM_BF16 = 4;
+    static final int ROW_WIDEN_ADD_BF16 = 5;
+
+    /**
+     * Runs one of the native step's and passes' row loops on the instruction set in use: {@code
+     * y = op(x, w, b)} (see {@code bark4j_row_op}); {@code w} and {@code b} may be null where the
+     * op takes none.
+     */
+    static float[] rowOp(int op, float[] x, float[] w, float[] b) {
+        NativeLibrary.requireAvailable();
+        float[] y = new float[x.length];
+        NativeOpsBridge.rowOp(op, x, w, b, x.length, y);
+        return y;
+    }
+
     /** The threads the kernels split work over: libtorch's intra-op setting. */
     static int threads() {
         NativeLibrary.requireAvailable();

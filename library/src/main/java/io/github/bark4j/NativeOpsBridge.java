@@ -18,7 +18,8 @@ import org.bytedeco.javacpp.annotation.Platform;
 @Platform(
         value = "linux-x86_64",
         compiler = "cpp17",
-        include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_gpt_step.h", "bark4j_gpt_pass.h"})
+        include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_rows.h", "bark4j_gpt_step.h",
+            "bark4j_gpt_pass.h"})
 final class NativeOpsBridge {
 
     private NativeOpsBridge() {}
@@ -81,6 +82,10 @@ final class NativeOpsBridge {
     static native String openmpLibrary();
 
     /** {@code tensors}: each layer's four matmul weight tensor handles, or null for a plan that only steps. */
+    @Name("bark4j_row_op")
+    static native void rowOp(int op, @Cast("const float*") float[] x, @Cast("const float*") float[] w,
+            @Cast("const float*") float[] b, int n, float[] y);
+
     @Name("bark4j_gpt_create")
     static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,
             @Cast("const long long*") long[] tensors);
