@@ -27,7 +27,7 @@ namespace bark4j {
 // Field order of the config array Java passes to bark4j_gpt_create.
 enum GptConfigField {
   CFG_LAYERS = 0, CFG_HEADS, CFG_HIDDEN, CFG_VOCAB_IN, CFG_VOCAB_OUT, CFG_BLOCK, CFG_DOUBLE, CFG_WTYPE,
-  CFG_FIELDS
+  CFG_TOKENS_BF16, CFG_FIELDS
 };
 // Per-layer address order (12 entries); the model-wide ones come first (5 entries).
 enum GptAddress { A_TOKENS = 0, A_POSITIONS, A_FINAL_W, A_FINAL_B, A_HEAD, A_MODEL };
@@ -63,6 +63,7 @@ struct GptPlan {
   int layers, heads, hidden, vocabIn, vocabOut, block;
   bool isDouble;
   int wtype;  // of the matmul weights and the head
+  bool tokensBf16;  // the token embedding table is bfloat16 (else the activation dtype)
   const void* tokens;
   const void* positions;
   const void* finalW;
@@ -160,12 +161,13 @@ inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, 
   T* tmp = mlp + 4 * n;
   T* out = tmp + n;
 
-  const T* tokens = static_cast<const T*>(p.tokens);
   const T* positions = static_cast<const T*>(p.positions) + static_cast<int64_t>(pos) * H;
   for (int r = 0; r < rows; r++) {
-    const T* e = tokens + ids[r] * H;
-    for (int i = 0; i < H; i++) {
-      x[r * H + i] = e[i] + positions[i];
+    if (p.tokensBf16) {
+      widen_add<T, uint16_t>(static_cast<const uint16_t*>(p.tokens) + ids[r] * H, positions, x + r * H, H);
+    } else {
+      const T* e = static_cast<const T*>(p.tokens) + ids[r] * H;
+      for (int i = 0; i < H; i++) x[r * H + i] = e[i] + positions[i];
     }
   }
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(hd)));
@@ -232,9 +234,13 @@ inline long long bark4j_gpt_create(const int* config, const long long* addresses
     p->block = config[CFG_BLOCK];
     p->isDouble = config[CFG_DOUBLE] != 0;
     p->wtype = config[CFG_WTYPE];
+    p->tokensBf16 = config[CFG_TOKENS_BF16] != 0;
     if (p->layers < 1 || p->heads < 1 || p->hidden < 1 || p->hidden % p->heads != 0 || p->vocabIn < 1 ||
         p->vocabOut < 1 || p->block < 1) {
       throw std::invalid_argument("invalid GPT config");
+    }
+    if (p->tokensBf16 && p->isDouble) {
+      throw std::invalid_argument("a bfloat16 token table goes with FP32 activations only");
     }
     if (p->isDouble ? p->wtype != WEIGHT_F64 : p->wtype == WEIGHT_F64) {
       throw std::invalid_argument("FP64 weights go with FP64 activations only");

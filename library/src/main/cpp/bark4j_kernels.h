@@ -15,6 +15,7 @@
 #define BARK4J_KERNELS_H
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <immintrin.h>
 #include <omp.h>
 
@@ -550,5 +551,11 @@ inline const char* bark4j_openmp_library() {
   }
   return "";
 }
+
+// Returns the C heap's free pages to the system (glibc's malloc_trim, which also releases free
+// pages inside every arena): libtorch frees large activations into malloc's arenas, where
+// glibc's adaptive mmap threshold keeps them resident until a trim. Returns whether any memory
+// was released.
+inline bool bark4j_release_free_memory() { return malloc_trim(0) != 0; }
 
 #endif  // BARK4J_KERNELS_H

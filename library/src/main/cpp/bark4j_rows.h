@@ -307,6 +307,25 @@ inline bool rows_vectorised() {
   return std::is_same<T, float>::value && isa_setting() == ISA_AVX512;
 }
 
+}  // namespace bark4j
+
+// out (n, hidden) FP32 = rows ids[0..n) of a bfloat16 (vocab, hidden) embedding table, widened.
+inline void bark4j_embed_bf16(long long table, int vocab, int hidden, const long long* ids, int n, long long out) {
+  for (int i = 0; i < n; i++) {
+    if (ids[i] < 0 || ids[i] >= vocab) {
+      throw std::invalid_argument("token id " + std::to_string(ids[i]) + " outside the embedding table of " +
+                                  std::to_string(vocab));
+    }
+  }
+  const uint16_t* t = reinterpret_cast<const uint16_t*>(table);
+  float* y = reinterpret_cast<float*>(out);
+  for (int i = 0; i < n; i++) {
+    bark4j::widen_add<float, uint16_t>(t + ids[i] * hidden, nullptr, y + static_cast<int64_t>(i) * hidden, hidden);
+  }
+}
+
+namespace bark4j {
+
 // Row operations by number, on the instruction set in use, for tests against the portable loops.
 enum RowOp { ROW_GELU = 0, ROW_GELU_BF16, ROW_SOFTMAX, ROW_NORM, ROW_NORM_BF16, ROW_WIDEN_ADD_BF16 };
 

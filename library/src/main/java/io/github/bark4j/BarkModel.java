@@ -114,13 +114,13 @@ final class BarkModel implements AutoCloseable {
                 // every matmul of the three GPTs on bfloat16 copies: the decode steps' small-batch
                 // kernels and the prompt, re-prefill and fine passes' GEMMs alike; the FP32 layer
                 // weights are then read by nothing and freed (BF16 never offloads: SpeedChoice)
-                Bf16Matmuls m = Bf16Matmuls.round(semantic.weights(), true);
+                Bf16Matmuls m = Bf16Matmuls.roundModel(semantic.weights(), true);
                 bf16.add(m);
                 semantic = semantic.withBf16Matmuls(m);
-                m = Bf16Matmuls.round(coarse.weights(), true);
+                m = Bf16Matmuls.roundModel(coarse.weights(), true);
                 bf16.add(m);
                 coarse = coarse.withBf16Matmuls(m);
-                m = Bf16Matmuls.round(fine.weights(), true);
+                m = Bf16Matmuls.roundModel(fine.weights(), false);
                 bf16.add(m);
                 fine = fine.withBf16Matmuls(m);
             }

@@ -34,7 +34,9 @@ final class Bf16Matmuls implements AutoCloseable {
     /** At most this many rows: the small-batch kernel (FP32 x and result), else the bf16 GEMM. */
     static final int KERNEL_ROWS = 16;
 
-    private record Rounded(long tensor, long address, long out, long in, boolean head) {}
+    private enum Kind { MATMUL, HEAD, EMBEDDING }
+
+    private record Rounded(long tensor, long address, long out, long in, Kind kind) {}
 
     /** Keyed by the FP32 weight's identity: {@link Gpt} looks its weights up as it goes. */
     private final Map<NDArray, Rounded> byWeight = new IdentityHashMap<>();
@@ -42,60 +44,85 @@ final class Bf16Matmuls implements AutoCloseable {
 
     private Bf16Matmuls() {}
 
-    /** Rounds every matmul weight and head of {@code weights} (FP32, on the CPU). */
+    /** Rounds every matmul weight and head of {@code weights} (FP32, on the CPU); the FP32 ones stay. */
     static Bf16Matmuls round(GptWeights weights) {
-        return round(weights, false);
-    }
-
-    /**
-     * Rounds every matmul weight and head of {@code weights} (FP32, on the CPU).
-     *
-     * @param freeLayerWeights then close the FP32 matmul weights of the layers, which nothing reads
-     *     once every matmul runs here (half of bark-small's 1.7 GB); the heads stay, for the FP32
-     *     GEMM over many rows. Only for a model whose every user goes through these copies
-     */
-    static Bf16Matmuls round(GptWeights weights, boolean freeLayerWeights) {
         Bf16Matmuls m = new Bf16Matmuls();
         try {
-            List<NDArray> all = new ArrayList<>();
-            // by identity: NDArray.equals compares contents
-            java.util.Set<NDArray> heads = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-            heads.addAll(weights.heads());
-            for (GptWeights.Layer l : weights.layers()) {
-                all.add(l.attnProjWeight());
-                all.add(l.attnOutWeight());
-                all.add(l.mlpInWeight());
-                all.add(l.mlpOutWeight());
-            }
-            all.addAll(weights.heads());
-            for (NDArray w : all) {
-                Shape s = w.getShape();
-                if (s.dimension() != 2 || w.getDataType() != DataType.FLOAT32) {
-                    throw new IllegalArgumentException("bf16 matmul weights are rounded from FP32 matrices, got "
-                            + w.getDataType() + " " + s);
-                }
-                long tensor = NativeOps.toBf16Tensor(w);
-                long address;
-                try {
-                    address = NativeOps.bf16Address(tensor);
-                } catch (RuntimeException e) {
-                    NativeOps.freeTensor(tensor);
-                    throw e;
-                }
-                m.byWeight.put(w, new Rounded(tensor, address, s.get(0), s.get(1), heads.contains(w)));
-            }
-            if (freeLayerWeights) {
-                for (NDArray w : all) {
-                    if (!heads.contains(w)) {
-                        w.close();
-                    }
-                }
-            }
+            m.add(weights, false, kind -> false);
             return m;
         } catch (RuntimeException e) {
             m.close();
             throw e;
         }
+    }
+
+    /**
+     * A whole model in bfloat16 ({@link Precision#BF16}): rounds every matmul weight and head of
+     * {@code weights} (FP32, on the CPU), and a causal model's input embedding table, then closes
+     * the FP32 copies that nothing reads any more: the layers' matmul weights (half of
+     * bark-small's 1.7 GB) and, for a causal model, its embedding table (which {@link #embed}
+     * gathers from in bfloat16; the semantic one is 398 MB in FP32) and its head (whose many-row
+     * GEMM, which generation never runs, then rounds the logits to bfloat16 too). The fine model
+     * keeps its FP32 heads, for the FP32 GEMM of its logits, and its eight small embedding tables
+     * (26 MB), whose sum in bfloat16 measured up to 0.46 from FP32 in first-pass logits against
+     * 0.44 without, too close to the bound.
+     */
+    static Bf16Matmuls roundModel(GptWeights weights, boolean causal) {
+        Bf16Matmuls m = new Bf16Matmuls();
+        try {
+            // each FP32 copy closed as soon as it is rounded: the load's peak holds one extra tensor
+            m.add(weights, causal, kind -> kind != Kind.HEAD || causal);
+            return m;
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    private void add(GptWeights weights, boolean embeddings, java.util.function.Predicate<Kind> closeFp32) {
+        for (GptWeights.Layer l : weights.layers()) {
+            add(l.attnProjWeight(), Kind.MATMUL, closeFp32);
+            add(l.attnOutWeight(), Kind.MATMUL, closeFp32);
+            add(l.mlpInWeight(), Kind.MATMUL, closeFp32);
+            add(l.mlpOutWeight(), Kind.MATMUL, closeFp32);
+        }
+        for (NDArray head : weights.heads()) {
+            add(head, Kind.HEAD, closeFp32);
+        }
+        if (embeddings) {
+            for (NDArray table : weights.inputEmbeddings()) {
+                add(table, Kind.EMBEDDING, closeFp32);
+            }
+        }
+    }
+
+    private void add(NDArray w, Kind kind, java.util.function.Predicate<Kind> closeFp32) {
+        if (byWeight.containsKey(w)) {
+            return; // tied weights: one copy
+        }
+        Shape s = w.getShape();
+        if (s.dimension() != 2 || w.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("bf16 weights are rounded from FP32 matrices, got "
+                    + w.getDataType() + " " + s);
+        }
+        long tensor = NativeOps.toBf16Tensor(w);
+        long address;
+        try {
+            address = NativeOps.bf16Address(tensor);
+        } catch (RuntimeException e) {
+            NativeOps.freeTensor(tensor);
+            throw e;
+        }
+        byWeight.put(w, new Rounded(tensor, address, s.get(0), s.get(1), kind));
+        if (closeFp32.test(kind)) {
+            w.close();
+        }
+    }
+
+    /** Whether {@code table} is an input embedding table with a bfloat16 copy here ({@link #embed}). */
+    boolean holdsEmbedding(NDArray table) {
+        Rounded r = byWeight.get(table);
+        return r != null && r.kind() == Kind.EMBEDDING;
     }
 
     /** Whether {@code weight} has a bfloat16 copy here. */
@@ -124,7 +151,7 @@ final class Bf16Matmuls implements AutoCloseable {
         }
         Shape s = x.getShape();
         long rows = s.size() / s.get(s.dimension() - 1);
-        if (w.head() && rows > KERNEL_ROWS) {
+        if (w.kind() == Kind.HEAD && rows > KERNEL_ROWS && !weight.isReleased()) {
             // logits stay FP32: a GEMM rounding them to bfloat16 would cost up to 2^-8 of their size
             // for a few percent of a pass's FLOPs
             return Ops.linear(x, weight, bias);
@@ -137,6 +164,27 @@ final class Bf16Matmuls implements AutoCloseable {
         }
         NDArray y = NativeOps.linearBf16(x, w.tensor());
         return bias == null ? y : y.addi(bias);
+    }
+
+    /**
+     * Rows {@code ids} (int64, any shape) of the bfloat16 copy of the embedding table {@code
+     * table}, widened: FP32 (..., hidden), attached to the ids' manager.
+     */
+    NDArray embed(NDArray ids, NDArray table) {
+        Rounded t = rounded(table);
+        if (t.kind() != Kind.EMBEDDING) {
+            throw new IllegalArgumentException("not an embedding table");
+        }
+        long[] flat = ids.toLongArray();
+        NDArray out = ids.getManager().create(ids.getShape().add(t.in()), DataType.FLOAT32);
+        try {
+            NativeOpsBridge.embedBf16(t.address(), Math.toIntExact(t.out()), Math.toIntExact(t.in()), flat,
+                    flat.length, NativeKernels.address(out, "embeddings"));
+        } catch (RuntimeException e) {
+            out.close();
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        return out;
     }
 
     private Rounded rounded(NDArray weight) {

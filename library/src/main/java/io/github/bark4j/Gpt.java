@@ -114,7 +114,15 @@ final class Gpt {
 
     /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H), in the residual dtype. */
     NDArray embed(NDArray ids) {
-        return toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(0)));
+        return embed(ids, weights.inputEmbeddings().get(0));
+    }
+
+    /** Rows of one input embedding table, from its bfloat16 copy where the model has one. */
+    private NDArray embed(NDArray ids, NDArray table) {
+        if (bf16 != null && bf16.holdsEmbedding(table)) {
+            return bf16.embed(ids, table);
+        }
+        return toResidual(Ops.embedding(ids, table));
     }
 
     /**
@@ -196,7 +204,7 @@ final class Gpt {
         NDArray x = null;
         for (int i = 0; i <= codebook; i++) {
             NDArray ids = codes.get(new NDIndex(":, :, {}", i));
-            NDArray e = toResidual(Ops.embedding(ids, weights.inputEmbeddings().get(i)));
+            NDArray e = embed(ids, weights.inputEmbeddings().get(i));
             x = x == null ? e : x.add(e);
         }
         x = x.add(positions(codes.getManager(), 0, t));

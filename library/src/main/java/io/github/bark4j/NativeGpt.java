@@ -121,7 +121,8 @@ final class NativeGpt implements AutoCloseable {
             }
             int[] cfg = {c.numLayers(), c.numHeads(), c.hiddenSize(), c.inputVocabSize(), c.outputVocabSize(),
                 c.blockSize(), isDouble ? 1 : 0,
-                isDouble ? NativeKernels.F64 : bf16 ? NativeKernels.BF16 : NativeKernels.F32};
+                isDouble ? NativeKernels.F64 : bf16 ? NativeKernels.BF16 : NativeKernels.F32,
+                matmuls != null && matmuls.holdsEmbedding(w.inputEmbeddings().get(0)) ? 1 : 0};
             long plan = NativeOpsBridge.gptCreate(cfg, addresses, tensors);
             return new NativeGpt(c, isDouble, bf16, own, plan);
         } catch (RuntimeException e) {

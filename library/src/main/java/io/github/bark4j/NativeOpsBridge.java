@@ -82,6 +82,15 @@ final class NativeOpsBridge {
     static native String openmpLibrary();
 
     /** {@code tensors}: each layer's four matmul weight tensor handles, or null for a plan that only steps. */
+    /** glibc's malloc_trim(0): returns free C-heap pages to the system; whether any were. */
+    @Name("bark4j_release_free_memory")
+    static native boolean releaseFreeMemory();
+
+    /** out (n, hidden) FP32 = rows {@code ids} of the bfloat16 table at {@code table}; raw addresses. */
+    @Name("bark4j_embed_bf16")
+    static native void embedBf16(long table, int vocab, int hidden, @Cast("const long long*") long[] ids, int n,
+            long out);
+
     @Name("bark4j_row_op")
     static native void rowOp(int op, @Cast("const float*") float[] x, @Cast("const float*") float[] w,
             @Cast("const float*") float[] b, int n, float[] y);

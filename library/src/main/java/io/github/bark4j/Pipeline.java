@@ -114,14 +114,18 @@ final class Pipeline {
                     sem[i] = semantic[speaking[i]];
                     s[i] = samplers[speaking[i]];
                 }
+                // each stage's freed activations go back to the system before the next stage
+                NativeOps.releaseFreeMemory();
                 int[][][] c;
                 try (Resident<Gpt> gpt = resident(model.coarse, request)) {
                     c = Coarse.generate(gpt.value, gpt.manager, sem, voice, o, s);
                 }
+                NativeOps.releaseFreeMemory();
                 int[][][] f;
                 try (Resident<Gpt> gpt = resident(model.fine, request)) {
                     f = Fine.generate(gpt.value, gpt.manager, c, voice, o, s);
                 }
+                NativeOps.releaseFreeMemory();
                 try (Resident<CodecDecoder> codec = residentCodec(request)) {
                     for (int i = 0; i < speaking.length; i++) {
                         Cancellation.check();
@@ -131,6 +135,7 @@ final class Pipeline {
                         audio[speaking[i]] = decode(codec.value, codec.manager, f[i]);
                     }
                 }
+                NativeOps.releaseFreeMemory();
                 o.progress().onProgress(Stage.DECODE, 1, 1);
             }
             List<Speech> out = new ArrayList<>(batch);

@@ -162,6 +162,57 @@ class Bf16MatmulsTest {
         }
     }
 
+    /**
+     * A BF16 model keeps no FP32 copy that nothing reads (layer weights, the causal models'
+     * embedding tables and heads), gathers their embeddings from the bfloat16 tables (exactly the rounded FP32
+     * rows), and its first-pass logits, native passes included, stay within the bound of FP32.
+     */
+    @Test
+    void aBf16ModelReadsItsEmbeddingsInBf16AndFreesTheFp32Copies() {
+        try (Synthesizer bf16 = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.BF16)
+                .build(); NDManager m = fp32.model().manager().newSubManager()) {
+            BarkModel model = bf16.model();
+            for (Gpt gpt : new Gpt[] {model.semantic, model.coarse, model.fine}) {
+                GptWeights w = gpt.weights();
+                assertTrue(w.layers().get(0).mlpInWeight().isReleased(), gpt.config().name());
+                boolean causal = gpt.config().isCausal();
+                w.inputEmbeddings().forEach(t -> assertEquals(causal, t.isReleased(), gpt.config().name() + " embeddings"));
+                w.heads().forEach(h -> assertEquals(causal, h.isReleased(), gpt.config().name() + " heads"));
+            }
+            SplittableRandom random = new SplittableRandom(21);
+            long[] ids = new long[2 * 40];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = random.nextInt(129600);
+            }
+            float[] rows = model.semantic.embed(Tensors.ids(m, ids, 2, 40)).toFloatArray();
+            float[] full = fp32.model().semantic.embed(Tensors.ids(m, ids, 2, 40)).toFloatArray();
+            for (int i = 0; i < full.length; i++) {
+                assertEquals(Float.floatToRawIntBits(bf16(full[i])), Float.floatToRawIntBits(rows[i]), "element " + i);
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> model.semantic.embed(Tensors.ids(m, new long[] {129600}, 1, 1)));
+            Gpt reference = fp32.model().semantic;
+            float[] expected = reference.forwardCausal(reference.embed(Tensors.ids(m, ids, 2, 40)), null, true)
+                    .toFloatArray();
+            float[] actual = model.semantic.forwardCausal(model.semantic.embed(Tensors.ids(m, ids, 2, 40)), null, true)
+                    .toFloatArray();
+            double semantic = maxDiff(expected, actual);
+            long[] codes = new long[64 * 8];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = random.nextInt(VoicePreset.CODEBOOK_SIZE);
+            }
+            NDArray input = m.create(codes, new Shape(1, 64, 8));
+            double fine = 0;
+            for (int book = 1; book < 8; book++) {
+                fine = Math.max(fine, maxDiff(fp32.model().fine.forwardFine(input, book).toFloatArray(),
+                        model.fine.forwardFine(input, book).toFloatArray()));
+            }
+            System.out.printf("BF16 model (bf16 embeddings, native passes) first-pass logits vs FP32: semantic %.4f,"
+                    + " fine %.4f%n", semantic, fine);
+            assertTrue(semantic <= BF16_FIRST_PASS_BOUND && fine <= BF16_FIRST_PASS_BOUND, semantic + ", " + fine);
+        }
+    }
+
     private static double maxAbs(float[] a) {
         double d = 0;
         for (float v : a) {
