@@ -58,6 +58,16 @@ public class BarkState {
     Synthesizer synth;
     BarkModel bark;
 
+    /**
+     * Restarts the peak-memory count after the trial's setup: a trial's first iteration runs the
+     * model load after {@link io.github.bark4j.jmh.PeakMemoryProfiler}'s own reset, so without
+     * this a single-iteration benchmark reported the load's peak, not the call's.
+     */
+    @Setup(Level.Iteration)
+    public void resetPeakMemory() {
+        io.github.bark4j.jmh.PeakMemoryProfiler.resetPeak();
+    }
+
     @Setup(Level.Trial)
     public void load() {
         Workload.check();

@@ -11,13 +11,14 @@ public enum Precision {
      */
     FP16,
     /**
-     * bfloat16 matmul weights for the three GPTs: the semantic and coarse decode steps read them
-     * (half the bytes per step) with FP32 activations and accumulation, and the prompt passes,
-     * coarse re-prefills and fine passes run libtorch's bfloat16 GEMM (about twice the FP32 FLOP
-     * rate on CPUs with AVX-512 BF16). The residual stream, norms, embeddings and logits stay
-     * 32-bit, and EnCodec runs in FP32. Needs bark4j's native bridge and the native decode step on
-     * a CPU (falls back to {@link #FP32}, logged, elsewhere). Tokens equal FP32's wherever the top
-     * two logits are not within the bf16 rounding of each other.
+     * bfloat16 matmul weights for the three GPTs, and bfloat16 token embedding tables for the
+     * semantic and coarse ones: the decode steps read them (half the bytes per step) with FP32
+     * activations and accumulation, and the prompt passes, coarse re-prefills and fine passes run
+     * libtorch's bfloat16 GEMM (about twice the FP32 FLOP rate on CPUs with AVX-512 BF16). The
+     * FP32 copies are freed (a third less resident memory). The residual stream, norms, attention
+     * and logits stay 32-bit, and EnCodec runs in FP32. Needs bark4j's native bridge and the native
+     * decode step on a CPU (falls back to {@link #FP32}, logged, elsewhere). Tokens equal FP32's
+     * wherever the top two logits are not within the bf16 rounding of each other.
      */
     BF16,
     /** 64-bit floats: slow, for conformance checks and debugging (reproduces the original bit-near). */

@@ -60,11 +60,20 @@ public class PeakMemoryProfiler implements InternalProfiler {
         if (gpu != null) {
             JniUtils.emptyCudaCache();
         }
+        reset = resetPeak();
+    }
+
+    /**
+     * Restarts the process's peak resident count (VmHWM) from its current resident set; whether
+     * it could. For states whose setup runs inside the first iteration, after {@link
+     * #beforeIteration}.
+     */
+    public static boolean resetPeak() {
         try {
             Files.writeString(CLEAR_REFS, "5");
-            reset = true;
+            return true;
         } catch (IOException | SecurityException | UnsupportedOperationException e) {
-            reset = false;
+            return false;
         }
     }
 
