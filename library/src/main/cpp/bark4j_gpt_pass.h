@@ -1,14 +1,16 @@
 // bark4j native full pass: one call runs a whole GPT forward over every position of a window
 // (the semantic prompt, each coarse re-prefill, each fine pass): pre-LayerNorm blocks with the
 // KV write into the caller's cache (causal models), libtorch's GEMM for the matmuls (its bfloat16
-// GEMM on the plan's bfloat16 weights), libtorch's fused SDPA for attention, and the final norm.
+// GEMM on the plan's bfloat16 weights), libtorch's fused SDPA for attention (with bfloat16
+// weights, bark4j_attention.h's bfloat16 kernel where the CPU has AVX-512 BF16), and the final norm.
 // Norms, bias adds, GELU, the head split and the residual stream are loops here, so Java makes no
 // tensors per layer and, with bfloat16 weights, activations go into the GEMMs as bfloat16 without
 // a separate cast: LayerNorm and GELU write bfloat16 directly.
 //
 // Numerics are those of the Java Gpt: the residual stream, norms, biases, attention and the
 // result stay in the activation dtype; a bfloat16 GEMM rounds its inputs and product to bfloat16,
-// exactly as Bf16Matmuls' GEMM path does.
+// exactly as Bf16Matmuls' GEMM path does. The one difference: with bfloat16 weights on a CPU with
+// AVX-512 BF16, attention rounds q, k, v and its probabilities to bfloat16 as well.
 //
 // Scratch tensors are made with libtorch's allocator, and every tensor made here is handed back
 // in `created` for the caller to free with DJL's deleter (this bridge has no libtorch headers, so
@@ -24,6 +26,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bark4j_attention.h"
 #include "bark4j_gpt_step.h"
 #include "bark4j_kernels.h"
 #include "bark4j_native_ops.h"
@@ -171,6 +174,10 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, T* 
   T* k = Act<T>::data(kT);
   T* v = Act<T>::data(vT);
   T* y = Act<T>::data(yT);
+  // BF16 operands: attention in bfloat16 too where the CPU has AVX-512 BF16 (bark4j_attention.h)
+  const bool bf16Attention = std::is_same<M, uint16_t>::value && bf16_attention_available();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  Bf16Attention attention;
   for (int l = 0; l < p.layers; l++) {
     const GptLayer& w = p.layer[l];
     norm_rows<T, M>(x, n, H, static_cast<const T*>(w.ln1w), static_cast<const T*>(w.ln1b), normed);
@@ -204,11 +211,20 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, T* 
       last_positions<T>(p, w, x, rows, len, q, k, v, out);
       return;
     }
-    std::optional<at::Tensor> noMask;
-    const at::Tensor& attended = made.keep(at::_ops::scaled_dot_product_attention::call(
-        qT, kT, vT, noMask, 0.0, causal, std::nullopt, false));
-    // SDPA may hand back a strided view; copy_ lays it out as (rows, heads, len, hd)
-    at::_ops::copy_::call(yT, attended, false);
+    bool attended = false;
+    if constexpr (std::is_same<T, float>::value) {
+      if (bf16Attention) {
+        attention.run(q, k, v, y, static_cast<int64_t>(rows) * heads, len, hd, causal, static_cast<float>(scale));
+        attended = true;
+      }
+    }
+    if (!attended) {
+      std::optional<at::Tensor> noMask;
+      const at::Tensor& attended = made.keep(at::_ops::scaled_dot_product_attention::call(
+          qT, kT, vT, noMask, 0.0, causal, std::nullopt, false));
+      // SDPA may hand back a strided view; copy_ lays it out as (rows, heads, len, hd)
+      at::_ops::copy_::call(yT, attended, false);
+    }
     parallel_range(n, 16, n * H * 2, [&](int64_t p0, int64_t p1) {
       for (int64_t pos = p0; pos < p1; pos++) {
         const int64_t r = pos / len;

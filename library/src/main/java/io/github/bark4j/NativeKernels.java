@@ -133,6 +133,32 @@ final class NativeKernels {
         return y;
     }
 
+    /**
+     * Whether BF16 passes attend in bfloat16 ({@code bark4j_attention.h}): where the CPU has
+     * AVX-512 BF16; elsewhere they use libtorch's FP32 SDPA.
+     */
+    static boolean bf16Attention() {
+        NativeLibrary.requireAvailable();
+        return NativeOpsBridge.bf16Attention();
+    }
+
+    /**
+     * The BF16 passes' attention ({@code bark4j_attention.h}) on q, k, v of shape (bh, len, hd),
+     * row-major: softmax(q kᵀ / √hd, causal or not) v with q, k, v and the probabilities rounded
+     * to bfloat16. Runs the AVX-512 BF16 kernel where passes use it, else the portable loops;
+     * {@code kernel[0]} says which (may be null).
+     */
+    static float[] attendBf16(float[] q, float[] k, float[] v, int bh, int len, int hd, boolean causal,
+            boolean[] kernel) {
+        NativeLibrary.requireAvailable();
+        float[] y = new float[bh * len * hd];
+        int used = NativeOpsBridge.attendBf16(q, k, v, bh, len, hd, causal, y);
+        if (kernel != null) {
+            kernel[0] = used == 1;
+        }
+        return y;
+    }
+
     /** The threads the kernels split work over: libtorch's intra-op setting. */
     static int threads() {
         NativeLibrary.requireAvailable();

@@ -19,7 +19,7 @@ import org.bytedeco.javacpp.annotation.Platform;
         value = "linux-x86_64",
         compiler = "cpp17",
         include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_rows.h", "bark4j_gpt_step.h",
-            "bark4j_gpt_pass.h"})
+            "bark4j_attention.h", "bark4j_gpt_pass.h"})
 final class NativeOpsBridge {
 
     private NativeOpsBridge() {}
@@ -94,6 +94,13 @@ final class NativeOpsBridge {
     @Name("bark4j_row_op")
     static native void rowOp(int op, @Cast("const float*") float[] x, @Cast("const float*") float[] w,
             @Cast("const float*") float[] b, int n, float[] y);
+
+    @Name("bark4j_bf16_attention")
+    static native boolean bf16Attention();
+
+    @Name("bark4j_attend_bf16")
+    static native int attendBf16(@Cast("const float*") float[] q, @Cast("const float*") float[] k,
+            @Cast("const float*") float[] v, int bh, int len, int hd, boolean causal, float[] y);
 
     @Name("bark4j_gpt_create")
     static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,

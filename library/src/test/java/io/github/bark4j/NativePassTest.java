@@ -180,9 +180,11 @@ class NativePassTest {
     }
 
     /**
-     * BF16 passes stay within the first-pass bound of FP32, and agree closely with the Java BF16
-     * path, which rounds to bfloat16 at the same places (only the LayerNorm implementations
-     * differ, by an FP32 rounding that can move one bfloat16 rounding).
+     * BF16 passes stay within the first-pass bound of FP32. Where they attend in FP32 they agree
+     * closely with the Java BF16 path, which rounds to bfloat16 at the same places (only the
+     * LayerNorm implementations differ, by an FP32 rounding that can move one bfloat16 rounding).
+     * Where they attend in bfloat16 (AVX-512 BF16) they round q, k, v and the probabilities too,
+     * which may add to the Java BF16 path's distance from FP32 only a fraction of it.
      */
     @Test
     void bf16PassesWithinTheFirstPassBoundOfFp32() {
@@ -204,8 +206,18 @@ class NativePassTest {
             assertTrue(vsFp32 <= Bf16MatmulsTest.BF16_FIRST_PASS_BOUND, "semantic BF16 pass differs by " + vsFp32);
             assertTrue(fineVsFp32 <= Bf16MatmulsTest.BF16_FIRST_PASS_BOUND, "fine BF16 pass differs by " + fineVsFp32);
             assertTrue(vsFp32 > 0 && fineVsFp32 > 0, "BF16 computed nothing in bfloat16");
-            assertTrue(vsJava <= vsFp32 / 2 && fineVsJava <= fineVsFp32 / 2,
-                    "the native BF16 pass is not the Java BF16 path's arithmetic: " + vsJava + ", " + fineVsJava);
+            if (NativeKernels.bf16Attention()) {
+                double javaVsFp32 = comparePrefill(model.semantic, javaSemantic, 2, 257, DataType.FLOAT32, 14)[0];
+                double javaFineVsFp32 = compareFine(model.fine, javaFine, 1, 1024, 15);
+                System.out.println("bfloat16 attention; the Java BF16 path vs FP32: semantic " + javaVsFp32 + ", fine "
+                        + javaFineVsFp32);
+                assertTrue(vsFp32 <= 1.5 * javaVsFp32 && fineVsFp32 <= 1.5 * javaFineVsFp32,
+                        "bfloat16 attention adds more than half the BF16 matmuls' error: " + vsFp32 + " vs " + javaVsFp32
+                                + ", " + fineVsFp32 + " vs " + javaFineVsFp32);
+            } else {
+                assertTrue(vsJava <= vsFp32 / 2 && fineVsJava <= fineVsFp32 / 2,
+                        "the native BF16 pass is not the Java BF16 path's arithmetic: " + vsJava + ", " + fineVsJava);
+            }
         }
     }
 

@@ -1,0 +1,312 @@
+// bark4j bfloat16 attention for the BF16 passes (fine windows, coarse re-prefills, the semantic
+// prompt): y = softmax(scale · q kᵀ, causal or not) v per (row, head), with q, k and v rounded to
+// bfloat16, the scores and softmax in FP32, the probabilities rounded to bfloat16 for the second
+// product, and both products accumulated in FP32 by AVX-512 BF16 dot products (vdpbf16ps).
+//
+// Why: in a BF16 pass libtorch's FP32 flash attention is a third of the time (a 1024-position
+// fine pass spends ~0.3 s in it, its GEMMs run at ~120 GFLOP/s), and its bfloat16 SDPA measured
+// slower still. Rounding q, k, v and the probabilities is what the BF16 matmuls already do to
+// every GEMM operand, so the pass's error stays within the BF16 first-pass bound (tests).
+//
+// Layout: the products are small GEMMs (head dim 64) done in register tiles of 4 queries × 64
+// keys (scores) and 4 queries × 64 dims (output). vdpbf16ps multiplies pairs along its reduction
+// axis, so keys are packed per 16-key block as [dim pair][key][2] and values per key pair as
+// [key pair][dim][2]; queries and probabilities stay in row order and are broadcast a pair at a
+// time. The exact softmax is taken over a whole row of scores (no online rescaling): a row of
+// 1024 keys is 4 KB and stays in L1.
+//
+// The portable loops round at the same places and are the reference the AVX-512 BF16 path is
+// tested against. Passes attend in bfloat16 only where the CPU has AVX-512 BF16; elsewhere they
+// keep libtorch's FP32 SDPA.
+#ifndef BARK4J_ATTENTION_H
+#define BARK4J_ATTENTION_H
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bark4j_kernels.h"
+#include "bark4j_rows.h"
+
+#define BARK4J_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+
+namespace bark4j {
+
+inline bool cpu_has_avx512_bf16() {
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+// Whether passes with bfloat16 operands attend in bfloat16: where the CPU has AVX-512 BF16
+// (elsewhere the portable loops would be far slower than libtorch's FP32 SDPA). Which loops run
+// then follows the instruction-set setting, like every other kernel here.
+inline bool bf16_attention_available() { return cpu_has_avx512_bf16(); }
+
+// Whether the AVX-512 BF16 kernel (not the portable loops) runs for head size hd.
+inline bool bf16_attention_vectorised(int hd) {
+  return isa_setting() == ISA_AVX512 && cpu_has_avx512_bf16() && hd % 16 == 0;
+}
+
+inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// ---------------------------------------------------------------- portable reference
+
+// One (row, head): q, k, v, y (len, hd) FP32.
+inline void attend_bf16_portable(const float* q, const float* k, const float* v, float* y, int len, int hd,
+                                 bool causal, float scale) {
+  auto r = [](float f) { return bf16_to_f32(f32_to_bf16(f)); };
+  std::vector<float> s(len);
+  for (int t = 0; t < len; t++) {
+    const int valid = causal ? t + 1 : len;
+    float top = -INFINITY;
+    for (int j = 0; j < valid; j++) {
+      float acc = 0;
+      for (int d = 0; d < hd; d++) acc += r(q[t * hd + d]) * r(k[j * hd + d]);
+      s[j] = acc;
+      top = std::max(top, acc);
+    }
+    float sum = 0;
+    for (int j = 0; j < valid; j++) {
+      s[j] = std::exp((s[j] - top) * scale);
+      sum += s[j];
+    }
+    for (int d = 0; d < hd; d++) {
+      float acc = 0;
+      for (int j = 0; j < valid; j++) acc += r(s[j]) * r(v[j * hd + d]);
+      y[t * hd + d] = acc / sum;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- AVX-512 BF16
+
+// Keys of one (row, head) into [key block of 16][dim pair][16 keys][2], zero past len; kpad keys.
+inline void pack_keys(const float* k, int len, int hd, int64_t kpad, uint16_t* kp, uint16_t* rowScratch) {
+  const int pairs = hd / 2;
+  uint32_t* out = reinterpret_cast<uint32_t*>(kp);
+  const uint32_t* row = reinterpret_cast<const uint32_t*>(rowScratch);
+  for (int64_t key = 0; key < kpad; key++) {
+    if (key < len) {
+      narrow_copy<float, uint16_t>(k + key * hd, rowScratch, hd);
+    } else {
+      std::memset(rowScratch, 0, sizeof(uint16_t) * hd);
+    }
+    uint32_t* block = out + (key / 16) * pairs * 16 + key % 16;
+    for (int p = 0; p < pairs; p++) block[p * 16] = row[p];
+  }
+}
+
+// Values of one (row, head) into [key pair][dim][2], zero past len; kpad (even) keys.
+// 16 floats rounded to nearest even bfloat16 (attention inputs are finite), the bits in each
+// 32-bit lane's low half.
+BARK4J_AVX512 inline __m512i bf16_bits_low(const float* p) {
+  __m512i b = _mm512_castps_si512(_mm512_loadu_ps(p));
+  __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+  return _mm512_srli_epi32(_mm512_add_epi32(b, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+}
+
+BARK4J_AVX512 inline void pack_values(const float* v, int len, int hd, int64_t kpad, uint16_t* vp) {
+  uint32_t* out = reinterpret_cast<uint32_t*>(vp);
+  for (int64_t key = 0; key < kpad; key += 2) {
+    uint32_t* dst = out + (key / 2) * hd;
+    if (key + 1 < len) {
+      for (int d = 0; d < hd; d += 16) {
+        __m512i even = bf16_bits_low(v + key * hd + d);
+        __m512i odd = bf16_bits_low(v + (key + 1) * hd + d);
+        _mm512_storeu_si512(dst + d, _mm512_or_si512(even, _mm512_slli_epi32(odd, 16)));
+      }
+    } else if (key < len) {
+      for (int d = 0; d < hd; d += 16) _mm512_storeu_si512(dst + d, bf16_bits_low(v + key * hd + d));
+    } else {
+      std::memset(dst, 0, sizeof(uint32_t) * hd);
+    }
+  }
+}
+
+// s[i][j] = q[i] · k[j] for 4 queries × 64 keys (4 packed key blocks starting at kb).
+BARK4J_AVX512_BF16 inline void scores_tile(const uint16_t* q, int hd, const uint16_t* kb, float* s, int64_t lds) {
+  const int pairs = hd / 2;
+  __m512 acc[4][4];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+  const uint32_t* q32 = reinterpret_cast<const uint32_t*>(q);
+  const int64_t blockStride = static_cast<int64_t>(pairs) * 32;  // uint16 per key block
+  for (int p = 0; p < pairs; p++) {
+    __m512bh b[4];
+    for (int j = 0; j < 4; j++) {
+      b[j] = (__m512bh)(_mm512_loadu_si512(kb + j * blockStride + p * 32));
+    }
+    for (int i = 0; i < 4; i++) {
+      __m512bh a = (__m512bh)(_mm512_set1_epi32(static_cast<int>(q32[i * pairs + p])));
+      for (int j = 0; j < 4; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], a, b[j]);
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) _mm512_storeu_ps(s + i * lds + j * 16, acc[i][j]);
+}
+
+// y[i][0..16·ND) = Σ_pairs p[i] · v over `pairs` key pairs, scaled by inv[i], for 4 queries.
+template <int ND>
+BARK4J_AVX512_BF16 inline void output_tile(const uint16_t* p, int64_t ldp, const uint16_t* vp, int hd,
+                                           int64_t pairs, const float* inv, float* y, int ldy) {
+  __m512 acc[4][ND];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < ND; j++) acc[i][j] = _mm512_setzero_ps();
+  const uint32_t* p32 = reinterpret_cast<const uint32_t*>(p);
+  const int64_t ldp32 = ldp / 2;
+  for (int64_t kp = 0; kp < pairs; kp++) {
+    __m512bh b[ND];
+    for (int j = 0; j < ND; j++) {
+      b[j] = (__m512bh)(_mm512_loadu_si512(vp + (kp * hd + j * 16) * 2));
+    }
+    for (int i = 0; i < 4; i++) {
+      __m512bh a = (__m512bh)(_mm512_set1_epi32(static_cast<int>(p32[i * ldp32 + kp])));
+      for (int j = 0; j < ND; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], a, b[j]);
+    }
+  }
+  for (int i = 0; i < 4; i++) {
+    const __m512 scale = _mm512_set1_ps(inv[i]);
+    for (int j = 0; j < ND; j++) _mm512_storeu_ps(y + i * ldy + j * 16, _mm512_mul_ps(acc[i][j], scale));
+  }
+}
+
+// softmax numerators of one row of raw scores s[0..valid) as bfloat16 bits into p[0..width),
+// zero from valid on; returns their FP32 sum.
+BARK4J_AVX512 inline float softmax_row_bf16(const float* s, int64_t valid, int64_t width, float scale, uint16_t* p) {
+  __m512 best = _mm512_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < valid; j += 16) {
+    __mmask16 m = valid - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (valid - j)) - 1);
+    best = _mm512_mask_max_ps(best, m, best, _mm512_maskz_loadu_ps(m, s + j));
+  }
+  const __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
+  const __m512 sc = _mm512_set1_ps(scale);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < width; j += 16) {
+    __mmask16 m = valid - j >= 16 ? static_cast<__mmask16>(0xffff)
+                  : valid > j     ? static_cast<__mmask16>((1u << (valid - j)) - 1)
+                                  : static_cast<__mmask16>(0);
+    __m512 e = _mm512_maskz_mov_ps(m, exp_nonpositive(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j), top), sc)));
+    sum = _mm512_add_ps(sum, e);
+    store16(p + j, e);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+// Workspace for one pass: the packed keys, values and queries of every (row, head), reused by
+// every layer.
+class Bf16Attention {
+ public:
+  // bh (row, head) pairs of q, k, v, y (bh, len, hd) FP32.
+  void run(const float* q, const float* k, const float* v, float* y, int64_t bh, int len, int hd, bool causal,
+           float scale) {
+    const int64_t seq = static_cast<int64_t>(len) * hd;
+    if (!bf16_attention_vectorised(hd)) {
+      parallel_range(bh, 1, bh * seq * len * 4, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; b++) {
+          attend_bf16_portable(q + b * seq, k + b * seq, v + b * seq, y + b * seq, len, hd, causal, scale);
+        }
+      });
+      return;
+    }
+    const int64_t kpad = round_up(len, 64);
+    const int64_t qpad = round_up(len, 4);
+    const int64_t perKeys = kpad * hd;
+    const int64_t perQueries = qpad * hd;
+    if (keys_.size() < static_cast<size_t>(bh * perKeys)) {
+      keys_.assign(bh * perKeys, 0);
+      values_.assign(bh * perKeys, 0);
+    }
+    if (queries_.size() < static_cast<size_t>(bh * perQueries)) queries_.assign(bh * perQueries, 0);
+    uint16_t* keys = keys_.data();
+    uint16_t* values = values_.data();
+    uint16_t* queries = queries_.data();
+    parallel_range(bh, 1, bh * seq * 8, [&](int64_t b0, int64_t b1) {
+      std::vector<uint16_t> row(hd);
+      for (int64_t b = b0; b < b1; b++) {
+        pack_keys(k + b * seq, len, hd, kpad, keys + b * perKeys, row.data());
+        pack_values(v + b * seq, len, hd, kpad, values + b * perKeys);
+        uint16_t* qb = queries + b * perQueries;
+        narrow_copy<float, uint16_t>(q + b * seq, qb, static_cast<int>(seq));
+        std::memset(qb + seq, 0, sizeof(uint16_t) * (perQueries - seq));
+      }
+    });
+    // work items: (row-head, chunk of 16 queries); a causal chunk's cost grows with its position
+    constexpr int CHUNK = 16;
+    const int64_t chunks = (len + CHUNK - 1) / CHUNK;
+    parallel_range(bh * chunks, 1, bh * seq * len * 4, [&](int64_t i0, int64_t i1) {
+      std::vector<float> s(static_cast<size_t>(CHUNK) * kpad);
+      std::vector<uint16_t> p(static_cast<size_t>(CHUNK) * kpad);
+      std::vector<float> out(static_cast<size_t>(4) * hd);
+      for (int64_t item = i0; item < i1; item++) {
+        const int64_t b = item / chunks;
+        const int t0 = static_cast<int>(item % chunks) * CHUNK;
+        const int t1 = std::min(len, t0 + CHUNK);
+        const uint16_t* kb = keys + b * perKeys;
+        const uint16_t* vb = values + b * perKeys;
+        const uint16_t* qb = queries + b * perQueries;
+        float* yb = y + b * seq;
+        for (int t = t0; t < t1; t += 4) {
+          const int rows = std::min(4, t1 - t);
+          // keys this tile of queries sees, in whole 64-key tiles
+          const int64_t kend = causal ? round_up(t + rows, 64) : kpad;
+          float* st = s.data() + static_cast<int64_t>(t - t0) * kpad;
+          uint16_t* pt = p.data() + static_cast<int64_t>(t - t0) * kpad;
+          for (int64_t j = 0; j < kend; j += 64) {
+            scores_tile(qb + static_cast<int64_t>(t) * hd, hd, kb + (j / 16) * (hd / 2) * 32, st + j, kpad);
+          }
+          float inv[4] = {0, 0, 0, 0};
+          for (int i = 0; i < rows; i++) {
+            const int64_t valid = causal ? t + i + 1 : len;
+            inv[i] = 1.0f / softmax_row_bf16(st + i * kpad, valid, kend, scale, pt + i * kpad);
+          }
+          for (int i = rows; i < 4; i++) std::memset(pt + i * kpad, 0, sizeof(uint16_t) * kend);
+          const int64_t pairs = (causal ? std::min<int64_t>(t + rows, len) + 1 : len + 1) / 2;
+          float* dst = rows == 4 ? yb + static_cast<int64_t>(t) * hd : out.data();
+          for (int d = 0; d < hd; d += 64) {
+            const int nd = std::min(64, hd - d) / 16;
+            const uint16_t* vd = vb + static_cast<int64_t>(d) * 2;
+            switch (nd) {
+              case 4: output_tile<4>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+              case 3: output_tile<3>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+              case 2: output_tile<2>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+              default: output_tile<1>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+            }
+          }
+          if (rows < 4) std::memcpy(yb + static_cast<int64_t>(t) * hd, out.data(), sizeof(float) * rows * hd);
+        }
+      }
+    });
+  }
+
+ private:
+  std::vector<uint16_t> keys_;
+  std::vector<uint16_t> values_;
+  std::vector<uint16_t> queries_;
+};
+
+}  // namespace bark4j
+
+// Whether BF16 passes attend in bfloat16 on this CPU.
+inline bool bark4j_bf16_attention() { return bark4j::bf16_attention_available(); }
+
+// Test hook: y (bh, len, hd) = bfloat16 attention of q, k, v (bh, len, hd) as a pass runs it:
+// the AVX-512 BF16 kernel where bf16_attention_vectorised, else the portable loops. Returns 1
+// for the kernel, 0 for the portable loops.
+inline int bark4j_attend_bf16(const float* q, const float* k, const float* v, int bh, int len, int hd, bool causal,
+                              float* y) {
+  using namespace bark4j;
+  if (bh < 1 || len < 1 || hd < 1) {
+    throw std::invalid_argument("bf16 attention: empty shape");
+  }
+  Bf16Attention attention;
+  attention.run(q, k, v, y, bh, len, hd, causal, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
+  return bf16_attention_vectorised(hd) ? 1 : 0;
+}
+
+#endif  // BARK4J_ATTENTION_H
