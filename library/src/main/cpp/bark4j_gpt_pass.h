@@ -140,7 +140,7 @@ inline void last_positions(const GptPlan& p, const GptLayer& w, const T* x, int 
     for (int64_t rh = b0; rh < b1; rh++) {
       const int64_t r = rh / heads;
       const int64_t hh = rh % heads;
-      attend_one<T>(q + (rh * len + len - 1) * hd, k + rh * len * hd, v + rh * len * hd, len, hd, scale,
+      attend_one<T, T>(q + (rh * len + len - 1) * hd, k + rh * len * hd, v + rh * len * hd, len, hd, scale,
                     att + r * H + hh * hd);
     }
   });
@@ -151,8 +151,8 @@ inline void last_positions(const GptPlan& p, const GptLayer& w, const T* x, int 
 // One full pass. x: (rows, len, H) embeddings plus positions, overwritten by the residual
 // stream. kv: null, or every layer's (rows, heads, capacity, hd) cache, filled at 0..len-1.
 // out: (rows, H) final-normed last positions when lastOnly, else (rows, len, H).
-template <typename T, typename M>
-inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, T* const* kv, int capacity, T* out,
+template <typename T, typename M, typename C>
+inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* const* kv, int capacity, T* out,
                      bool lastOnly, Made& made) {
   const int H = p.hidden;
   const int heads = p.heads;
@@ -200,8 +200,8 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, T* 
     });
     if (kv != nullptr) {
       for (int64_t rh = 0; rh < static_cast<int64_t>(rows) * heads; rh++) {
-        std::memcpy(kv[2 * l] + rh * capacity * hd, k + rh * len * hd, sizeof(T) * len * hd);
-        std::memcpy(kv[2 * l + 1] + rh * capacity * hd, v + rh * len * hd, sizeof(T) * len * hd);
+        narrow_copy<T, C>(k + rh * len * hd, kv[2 * l] + rh * capacity * hd, len * hd);
+        narrow_copy<T, C>(v + rh * len * hd, kv[2 * l + 1] + rh * capacity * hd, len * hd);
       }
     }
     if (lastOnly && l == p.layers - 1) {
@@ -253,11 +253,11 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, T* 
 }  // namespace bark4j
 
 // x, out: DJL tensor handles (see gpt_pass), contiguous, of the plan's activation dtype.
-// kvHandles: null, or each layer's keys and values as for bark4j_gpt_step, empty until now.
-// created: PASS_SCRATCH + layers slots, filled with heap handles of the tensors made here (0 for
-// none), which the caller frees, also when this throws.
+// kvHandles: null, or each layer's keys and values as for bark4j_gpt_step (bfloat16 when kvBf16),
+// empty until now. created: PASS_SCRATCH + layers slots, filled with heap handles of the tensors
+// made here (0 for none), which the caller frees, also when this throws.
 inline void bark4j_gpt_pass(long long plan, long long xHandle, int rows, int len, bool causal,
-                            const long long* kvHandles, int capacity, long long outHandle, bool lastOnly,
+                            const long long* kvHandles, bool kvBf16, int capacity, long long outHandle, bool lastOnly,
                             long long* created) {
   using namespace bark4j;
   const GptPlan& p = *reinterpret_cast<const GptPlan*>(plan);
@@ -272,22 +272,28 @@ inline void bark4j_gpt_pass(long long plan, long long xHandle, int rows, int len
   void* x = bark4j_data_ptr(xHandle, p.isDouble);
   void* out = bark4j_data_ptr(outHandle, p.isDouble);
   std::vector<void*> kv;
-  if (kvHandles != nullptr) {
-    kv.resize(2 * p.layers);
-    for (int i = 0; i < 2 * p.layers; i++) kv[i] = bark4j_data_ptr(kvHandles[i], p.isDouble);
-  }
+  if (kvHandles != nullptr) kv_pointers(p, kvHandles, kvBf16, kv);
+  const bool cached = kvHandles != nullptr;
   if (p.isDouble) {
-    gpt_pass<double, double>(p, static_cast<double*>(x), rows, len, causal,
-                             kvHandles == nullptr ? nullptr : reinterpret_cast<double* const*>(kv.data()), capacity,
-                             static_cast<double*>(out), lastOnly, made);
+    gpt_pass<double, double, double>(p, static_cast<double*>(x), rows, len, causal,
+                                     cached ? reinterpret_cast<double* const*>(kv.data()) : nullptr, capacity,
+                                     static_cast<double*>(out), lastOnly, made);
+  } else if (p.wtype == WEIGHT_BF16 && kvBf16) {
+    gpt_pass<float, uint16_t, uint16_t>(p, static_cast<float*>(x), rows, len, causal,
+                                        cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr, capacity,
+                                        static_cast<float*>(out), lastOnly, made);
   } else if (p.wtype == WEIGHT_BF16) {
-    gpt_pass<float, uint16_t>(p, static_cast<float*>(x), rows, len, causal,
-                              kvHandles == nullptr ? nullptr : reinterpret_cast<float* const*>(kv.data()), capacity,
-                              static_cast<float*>(out), lastOnly, made);
+    gpt_pass<float, uint16_t, float>(p, static_cast<float*>(x), rows, len, causal,
+                                     cached ? reinterpret_cast<float* const*>(kv.data()) : nullptr, capacity,
+                                     static_cast<float*>(out), lastOnly, made);
+  } else if (kvBf16) {
+    gpt_pass<float, float, uint16_t>(p, static_cast<float*>(x), rows, len, causal,
+                                     cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr, capacity,
+                                     static_cast<float*>(out), lastOnly, made);
   } else {
-    gpt_pass<float, float>(p, static_cast<float*>(x), rows, len, causal,
-                           kvHandles == nullptr ? nullptr : reinterpret_cast<float* const*>(kv.data()), capacity,
-                           static_cast<float*>(out), lastOnly, made);
+    gpt_pass<float, float, float>(p, static_cast<float*>(x), rows, len, causal,
+                                  cached ? reinterpret_cast<float* const*>(kv.data()) : nullptr, capacity,
+                                  static_cast<float*>(out), lastOnly, made);
   }
 }
 

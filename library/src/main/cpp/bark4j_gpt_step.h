@@ -87,6 +87,10 @@ inline void dot_rows(const float* q, int n, const float* k, int count, float* ou
   linear_part_f32<float>(q, 1, n, k, nullptr, out, count, 0, count);
 }
 
+inline void dot_rows(const float* q, int n, const uint16_t* k, int count, float* out) {
+  linear_part_f32<uint16_t>(q, 1, n, k, nullptr, out, count, 0, count);
+}
+
 inline void dot_rows(const double* q, int n, const double* k, int count, double* out) {
   rows_portable<double, double>(q, 1, n, k, nullptr, out, count, 0, count);
 }
@@ -107,9 +111,10 @@ inline void linear_any<double>(const GptPlan& p, const double* x, int rows, int 
   linear_f64(x, rows, in, static_cast<const double*>(w), static_cast<const double*>(bias), y, out, out);
 }
 
-// Attention of one query over `keys` cached positions: out = softmax(K · q · scale) · V.
-template <typename T>
-inline void attend_one(const T* q, const T* kb, const T* vb, int keys, int hd, T scale, T* out) {
+// Attention of one query over `keys` cached positions: out = softmax(K · q · scale) · V, with K
+// and V of the cache's element type C (the activation dtype, or bfloat16 bits).
+template <typename T, typename C>
+inline void attend_one(const T* q, const C* kb, const C* vb, int keys, int hd, T scale, T* out) {
   thread_local std::vector<T> score;
   if (score.size() < static_cast<size_t>(keys)) score.resize(keys);
   // scores = K · q over the cached positions (each key a "weight row" of the one-row kernel)
@@ -137,9 +142,11 @@ inline void block_tail(const GptPlan& p, const GptLayer& w, T* x, int rows, cons
   for (int64_t i = 0; i < n; i++) x[i] += tmp[i];
 }
 
-// One decode step. kv[2 * l] / kv[2 * l + 1]: layer l's keys / values (rows, heads, capacity, hd).
-template <typename T>
-inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, T* const* kv, int capacity, int from,
+// One decode step. kv[2 * l] / kv[2 * l + 1]: layer l's keys / values (rows, heads, capacity, hd),
+// of element type C: the activation dtype, or bfloat16 bits (a BF16 model's cache, which halves
+// the bytes each step's attention reads; new entries are rounded to nearest even).
+template <typename T, typename C>
+inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, C* const* kv, int capacity, int from,
                      int to, double* logits, int* argmax) {
   const int H = p.hidden;
   const int heads = p.heads;
@@ -176,13 +183,13 @@ inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, 
     const GptLayer& w = p.layer[l];
     layer_norm<T>(x, rows, H, static_cast<const T*>(w.ln1w), static_cast<const T*>(w.ln1b), h);
     linear_any<T>(p, h, rows, H, w.qkvW, w.qkvB, qkv, 3 * H);
-    T* kc = kv[2 * l];
-    T* vc = kv[2 * l + 1];
+    C* kc = kv[2 * l];
+    C* vc = kv[2 * l + 1];
     for (int r = 0; r < rows; r++) {
       for (int hh = 0; hh < heads; hh++) {
         int64_t at = ((static_cast<int64_t>(r) * heads + hh) * capacity + pos) * hd;
-        std::memcpy(kc + at, qkv + static_cast<int64_t>(r) * 3 * H + H + hh * hd, hd * sizeof(T));
-        std::memcpy(vc + at, qkv + static_cast<int64_t>(r) * 3 * H + 2 * H + hh * hd, hd * sizeof(T));
+        narrow_copy<T, C>(qkv + static_cast<int64_t>(r) * 3 * H + H + hh * hd, kc + at, hd);
+        narrow_copy<T, C>(qkv + static_cast<int64_t>(r) * 3 * H + 2 * H + hh * hd, vc + at, hd);
       }
     }
     parallel_range(static_cast<int64_t>(rows) * heads, 1, static_cast<int64_t>(rows) * heads * keys * hd * 2,
@@ -190,7 +197,7 @@ inline void gpt_step(const GptPlan& p, const long long* ids, int rows, int pos, 
       for (int64_t rh = b0; rh < b1; rh++) {
         int r = static_cast<int>(rh / heads);
         int hh = static_cast<int>(rh % heads);
-        attend_one<T>(qkv + static_cast<int64_t>(r) * 3 * H + hh * hd,
+        attend_one<T, C>(qkv + static_cast<int64_t>(r) * 3 * H + hh * hd,
                       kc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd,
                       vc + (static_cast<int64_t>(r) * heads + hh) * capacity * hd, keys, hd, scale,
                       att + static_cast<int64_t>(r) * H + hh * hd);
@@ -288,10 +295,22 @@ inline long long bark4j_gpt_create(const int* config, const long long* addresses
 
 inline void bark4j_gpt_free(long long plan) { delete reinterpret_cast<bark4j::GptPlan*>(plan); }
 
-// kvHandles: DJL tensor handles, keys and values of each layer, (rows, heads, capacity, hd), of
-// the plan's activation dtype. logits: rows * (to - from) or null; argmax: rows or null.
+// Data of each layer's keys and values: tensors of the activation dtype, or bfloat16 (kvBf16).
+inline void kv_pointers(const bark4j::GptPlan& p, const long long* kvHandles, bool kvBf16, std::vector<void*>& kv) {
+  if (kvBf16 && p.isDouble) {
+    throw std::invalid_argument("a bfloat16 KV cache goes with FP32 activations only");
+  }
+  kv.resize(2 * p.layers);
+  for (int i = 0; i < 2 * p.layers; i++) {
+    kv[i] = kvBf16 ? reinterpret_cast<void*>(bark4j_bf16_address(kvHandles[i])) : bark4j_data_ptr(kvHandles[i], p.isDouble);
+  }
+}
+
+// kvHandles: tensor handles, keys and values of each layer, (rows, heads, capacity, hd), of the
+// plan's activation dtype, or bfloat16 when kvBf16 (bark4j_kv_bf16). logits: rows * (to - from)
+// or null; argmax: rows or null.
 inline void bark4j_gpt_step(long long plan, const long long* ids, int rows, int pos, const long long* kvHandles,
-                            int capacity, int from, int to, double* logits, int* argmax) {
+                            bool kvBf16, int capacity, int from, int to, double* logits, int* argmax) {
   using namespace bark4j;
   const GptPlan& p = *reinterpret_cast<const GptPlan*>(plan);
   if (rows < 1 || pos < 0 || pos >= capacity || pos >= p.block || from < 0 || to > p.vocabOut || from >= to) {
@@ -305,15 +324,59 @@ inline void bark4j_gpt_step(long long plan, const long long* ids, int rows, int 
     }
   }
   thread_local std::vector<void*> kv;
-  kv.resize(2 * p.layers);
-  for (int i = 0; i < 2 * p.layers; i++) kv[i] = bark4j_data_ptr(kvHandles[i], p.isDouble);
+  kv_pointers(p, kvHandles, kvBf16, kv);
   if (p.isDouble) {
-    gpt_step<double>(p, ids, rows, pos, reinterpret_cast<double* const*>(kv.data()), capacity, from, to,
-                     logits, argmax);
+    gpt_step<double, double>(p, ids, rows, pos, reinterpret_cast<double* const*>(kv.data()), capacity, from, to,
+                             logits, argmax);
+  } else if (kvBf16) {
+    gpt_step<float, uint16_t>(p, ids, rows, pos, reinterpret_cast<uint16_t* const*>(kv.data()), capacity, from,
+                              to, logits, argmax);
   } else {
-    gpt_step<float>(p, ids, rows, pos, reinterpret_cast<float* const*>(kv.data()), capacity, from, to,
-                    logits, argmax);
+    gpt_step<float, float>(p, ids, rows, pos, reinterpret_cast<float* const*>(kv.data()), capacity, from, to,
+                           logits, argmax);
   }
+}
+
+namespace bark4j {
+
+inline at::Tensor empty_bf16(int64_t a, int64_t b, int64_t c, int64_t d) {
+  const c10::SymInt sizes[4] = {c10::SymInt(a), c10::SymInt(b), c10::SymInt(c), c10::SymInt(d)};
+  return at::_ops::empty_memory_format::call(c10::ArrayRef<c10::SymInt>(sizes, 4), c10::ScalarType::BFloat16,
+                                             std::nullopt, std::nullopt, std::nullopt, std::nullopt);
+}
+
+}  // namespace bark4j
+
+// A new zeroed bfloat16 (batch, heads, capacity, hd) tensor: one layer's keys or values of a
+// bfloat16 KV cache. A heap handle for DJL's deleter; never hand it to DJL as an NDArray.
+inline long long bark4j_kv_bf16(int batch, int heads, int capacity, int hd) {
+  if (batch < 1 || heads < 1 || capacity < 1 || hd < 1) {
+    throw std::invalid_argument("bfloat16 KV cache: empty shape");
+  }
+  at::Tensor t = bark4j::empty_bf16(batch, heads, capacity, hd);
+  std::memset(reinterpret_cast<void*>(bark4j_bf16_address(reinterpret_cast<long long>(&t))), 0,
+              sizeof(uint16_t) * static_cast<size_t>(batch) * heads * capacity * hd);
+  return bark4j::toHandle(t);
+}
+
+// A new bfloat16 tensor of rows rows[0..n) (in that order) of a (batch, heads, capacity, hd)
+// bfloat16 cache tensor: a batch that drops its finished rows.
+inline long long bark4j_kv_bf16_rows(long long handle, int batch, int heads, int capacity, int hd,
+                                     const long long* rows, int n) {
+  if (n < 1) {
+    throw std::invalid_argument("bfloat16 KV cache: no rows kept");
+  }
+  for (int i = 0; i < n; i++) {
+    if (rows[i] < 0 || rows[i] >= batch) {
+      throw std::invalid_argument("row " + std::to_string(rows[i]) + " of a batch of " + std::to_string(batch));
+    }
+  }
+  const int64_t per = static_cast<int64_t>(heads) * capacity * hd;
+  const uint16_t* src = reinterpret_cast<const uint16_t*>(bark4j_bf16_address(handle));
+  at::Tensor t = bark4j::empty_bf16(n, heads, capacity, hd);
+  uint16_t* dst = reinterpret_cast<uint16_t*>(bark4j_bf16_address(reinterpret_cast<long long>(&t)));
+  for (int i = 0; i < n; i++) std::memcpy(dst + i * per, src + rows[i] * per, sizeof(uint16_t) * per);
+  return bark4j::toHandle(t);
 }
 
 #endif  // BARK4J_GPT_STEP_H

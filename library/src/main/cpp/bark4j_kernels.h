@@ -395,7 +395,14 @@ BARK4J_AVX2 inline void row1_avx2(const float* x, int in, const W* w, const floa
 }
 
 // y (n) = sum over j < count of p[j] * v[j * n], for attention's weighted sum of values.
-BARK4J_AVX512 inline void weighted_sum_avx512(const float* p, const float* v, int count, int n, float* y) {
+// 16 values (masked) widened to FP32: float, or bfloat16 bits (a KV cache in bfloat16).
+BARK4J_AVX512 inline __m512 load16_masked(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+BARK4J_AVX512 inline __m512 load16_masked(const uint16_t* p, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+template <typename V>
+BARK4J_AVX512 inline void weighted_sum_avx512(const float* p, const V* v, int count, int n, float* y) {
   for (int d = 0; d < n; d += 64) {
     int left = n - d;
     __mmask16 m0 = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
@@ -404,12 +411,12 @@ BARK4J_AVX512 inline void weighted_sum_avx512(const float* p, const float* v, in
     __mmask16 m3 = left >= 64 ? 0xffff : left <= 48 ? 0 : static_cast<__mmask16>((1u << (left - 48)) - 1u);
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     for (int j = 0; j < count; j++) {
-      const float* vj = v + static_cast<int64_t>(j) * n + d;
+      const V* vj = v + static_cast<int64_t>(j) * n + d;
       __m512 pj = _mm512_set1_ps(p[j]);
-      a0 = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(m0, vj), a0);
-      a1 = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(m1, vj + 16), a1);
-      a2 = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(m2, vj + 32), a2);
-      a3 = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(m3, vj + 48), a3);
+      a0 = _mm512_fmadd_ps(pj, load16_masked(vj, m0), a0);
+      a1 = _mm512_fmadd_ps(pj, load16_masked(vj + 16, m1), a1);
+      a2 = _mm512_fmadd_ps(pj, load16_masked(vj + 32, m2), a2);
+      a3 = _mm512_fmadd_ps(pj, load16_masked(vj + 48, m3), a3);
     }
     _mm512_mask_storeu_ps(y + d, m0, a0);
     _mm512_mask_storeu_ps(y + d + 16, m1, a1);
@@ -418,25 +425,27 @@ BARK4J_AVX512 inline void weighted_sum_avx512(const float* p, const float* v, in
   }
 }
 
-template <typename T>
-inline void weighted_sum_portable(const T* p, const T* v, int count, int n, T* y) {
+template <typename T, typename V>
+inline void weighted_sum_portable(const T* p, const V* v, int count, int n, T* y) {
   for (int d = 0; d < n; d++) y[d] = 0;
   for (int j = 0; j < count; j++) {
-    const T* vj = v + static_cast<int64_t>(j) * n;
-    for (int d = 0; d < n; d++) y[d] += p[j] * vj[d];
+    const V* vj = v + static_cast<int64_t>(j) * n;
+    for (int d = 0; d < n; d++) y[d] += p[j] * load_weight<T, V>(vj, d);
   }
 }
 
-inline void weighted_sum(const float* p, const float* v, int count, int n, float* y) {
+// y = Σ_j p[j] · v_j over `count` rows of n values (FP32, or a bfloat16 cache's bits).
+template <typename V>
+inline void weighted_sum(const float* p, const V* v, int count, int n, float* y) {
   if (isa_setting() == ISA_AVX512) {
-    weighted_sum_avx512(p, v, count, n, y);
+    weighted_sum_avx512<V>(p, v, count, n, y);
   } else {
-    weighted_sum_portable<float>(p, v, count, n, y);
+    weighted_sum_portable<float, V>(p, v, count, n, y);
   }
 }
 
 inline void weighted_sum(const double* p, const double* v, int count, int n, double* y) {
-  weighted_sum_portable<double>(p, v, count, n, y);
+  weighted_sum_portable<double, double>(p, v, count, n, y);
 }
 
 // ---------------------------------------------------------------- entry points

@@ -101,8 +101,7 @@ final class Coarse {
             }
             int promptLength = prompts[0].length;
             try (NDScope scope = new NDScope();
-                    KvCache cache = new KvCache(manager, gpt.config(), rows.length, promptLength + WINDOW,
-                            gpt.weights().positionEmbedding().getDataType())) {
+                    KvCache cache = gpt.newCache(manager, rows.length, promptLength + WINDOW)) {
                 scope.suppressNotUsedWarning();
                 long[] feed = flatten(prompts);
                 int feedLength = promptLength;

@@ -218,6 +218,18 @@ final class Gpt {
     }
 
     /**
+     * An empty KV cache for a generation window of {@code batch} rows and {@code capacity}
+     * positions: bfloat16 where a BF16 model runs its passes and steps natively (then nothing of
+     * this Gpt's Java path touches it), else of the model's dtype.
+     */
+    KvCache newCache(NDManager manager, int batch, int capacity) {
+        if (nativePasses() && nativeStep.isBf16()) {
+            return KvCache.bf16(config, batch, capacity);
+        }
+        return new KvCache(manager, config, batch, capacity, weights.positionEmbedding().getDataType());
+    }
+
+    /**
      * Whether whole passes run natively ({@link NativeGpt#pass}): with the native step, and with
      * SDPA attention, which is what the native pass computes attention with (EAGER stays the
      * Java reference).

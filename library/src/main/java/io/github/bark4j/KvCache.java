@@ -10,17 +10,33 @@ import ai.djl.ndarray.types.Shape;
  * Keys and values of every layer for the positions seen so far, preallocated to a fixed capacity and
  * written in place, so a decode step copies only its own new entries (not the whole history, as
  * concatenation would). The mutable state of a causal GPT during one generation window.
+ *
+ * <p>Two kinds: NDArrays of the model's dtype, which the Java {@link Gpt} reads and writes; or
+ * bfloat16 tensors that only the native step and passes touch ({@link #bf16}), for BF16 models:
+ * half the bytes a decode step's attention reads, and half the memory. DJL aborts on bfloat16
+ * tensors, so those stay raw bridge handles, freed with DJL's deleter.
  */
 final class KvCache implements AutoCloseable {
     private final NDArray[] keys;
     private final NDArray[] values;
     private final int capacity;
+    private final int heads;
+    private final int headDim;
+    private int batch;
     private int length;
-    /** {@link #handles()}, made on first use and again after {@link #keepRows} replaces the tensors. */
+    /**
+     * {@link #handles()}: for an NDArray cache made on first use and again after {@link #keepRows}
+     * replaces the tensors; for a bfloat16 cache the tensors themselves, owned here.
+     */
     private long[] handles;
+    private final boolean bf16;
 
     KvCache(NDManager manager, GptConfig config, int batch, int capacity, DataType dtype) {
         this.capacity = capacity;
+        this.heads = config.numHeads();
+        this.headDim = config.headDim();
+        this.batch = batch;
+        this.bf16 = false;
         this.keys = new NDArray[config.numLayers()];
         this.values = new NDArray[config.numLayers()];
         Shape shape = new Shape(batch, config.numHeads(), capacity, config.headDim());
@@ -28,6 +44,38 @@ final class KvCache implements AutoCloseable {
             keys[i] = manager.zeros(shape, dtype);
             values[i] = manager.zeros(shape, dtype);
         }
+    }
+
+    private KvCache(GptConfig config, int batch, int capacity) {
+        this.capacity = capacity;
+        this.heads = config.numHeads();
+        this.headDim = config.headDim();
+        this.batch = batch;
+        this.bf16 = true;
+        this.keys = null;
+        this.values = null;
+        long[] made = new long[2 * config.numLayers()];
+        try {
+            for (int i = 0; i < made.length; i++) {
+                made[i] = NativeOpsBridge.kvBf16(batch, heads, capacity, headDim);
+            }
+        } catch (RuntimeException e) {
+            free(made);
+            throw e;
+        }
+        this.handles = made;
+    }
+
+    /**
+     * A bfloat16 cache for the native step and passes of a BF16 model (see {@link NativeGpt#holds});
+     * the Java {@link Gpt} cannot read or write it.
+     */
+    static KvCache bf16(GptConfig config, int batch, int capacity) {
+        NativeLibrary.requireAvailable();
+        if (batch < 1 || capacity < 1) {
+            throw new IllegalArgumentException("a KV cache of " + batch + " rows and " + capacity + " positions");
+        }
+        return new KvCache(config, batch, capacity);
     }
 
     int length() {
@@ -40,11 +88,16 @@ final class KvCache implements AutoCloseable {
 
     /** Rows (batch entries) the cache holds now. */
     int batch() {
-        return (int) keys[0].getShape().get(0);
+        return batch;
+    }
+
+    /** Whether this is a bfloat16 cache, which only native code reads and writes. */
+    boolean isBf16() {
+        return bf16;
     }
 
     DataType dataType() {
-        return keys[0].getDataType();
+        return bf16 ? DataType.BFLOAT16 : keys[0].getDataType();
     }
 
     /**
@@ -64,8 +117,15 @@ final class KvCache implements AutoCloseable {
         return handles;
     }
 
+    private void requireNdArrays() {
+        if (bf16) {
+            throw new IllegalStateException("a bfloat16 KV cache is read and written by the native step only");
+        }
+    }
+
     /** Stores k and v (B, heads, T, hd) for positions length..length+T-1 of {@code layer}. */
     void write(int layer, NDArray k, NDArray v) {
+        requireNdArrays();
         long t = k.getShape().get(2);
         if (length + t > capacity) {
             throw new IllegalStateException("KV cache overflow: " + (length + t) + " > " + capacity);
@@ -77,10 +137,12 @@ final class KvCache implements AutoCloseable {
 
     /** Views of all cached keys / values of {@code layer} up to {@code end} positions. */
     NDArray keys(int layer, int end) {
+        requireNdArrays();
         return keys[layer].get(new NDIndex(":, :, :{}", end));
     }
 
     NDArray values(int layer, int end) {
+        requireNdArrays();
         return values[layer].get(new NDIndex(":, :, :{}", end));
     }
 
@@ -97,20 +159,28 @@ final class KvCache implements AutoCloseable {
      * batch shrinks when some of its sequences finish before the rest.
      */
     void keepRows(long[] rows) {
-        handles = null;
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = selectRows(keys[i], rows);
-            values[i] = selectRows(values[i], rows);
-        }
-    }
-
-    private static NDArray selectRows(NDArray a, long[] rows) {
-        long batch = a.getShape().get(0);
         for (long r : rows) {
             if (r < 0 || r >= batch) {
                 throw new IndexOutOfBoundsException("row " + r + " of a batch of " + batch);
             }
         }
+        if (bf16) {
+            for (int i = 0; i < handles.length; i++) {
+                long kept = NativeOpsBridge.kvBf16Rows(handles[i], batch, heads, capacity, headDim, rows, rows.length);
+                NativeOps.freeTensor(handles[i]);
+                handles[i] = kept;
+            }
+        } else {
+            handles = null;
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = selectRows(keys[i], rows);
+                values[i] = selectRows(values[i], rows);
+            }
+        }
+        batch = rows.length;
+    }
+
+    private static NDArray selectRows(NDArray a, long[] rows) {
         NDArray kept;
         try (NDArray index = a.getManager().create(rows)) {
             kept = a.get(new NDIndex("{}", index));
@@ -124,8 +194,19 @@ final class KvCache implements AutoCloseable {
         length += t;
     }
 
+    private static void free(long[] tensors) {
+        for (int i = 0; i < tensors.length; i++) {
+            NativeOps.freeTensor(tensors[i]);
+            tensors[i] = 0L;
+        }
+    }
+
     @Override
     public void close() {
+        if (bf16) {
+            free(handles);
+            return;
+        }
         for (int i = 0; i < keys.length; i++) {
             keys[i].close();
             values[i].close();

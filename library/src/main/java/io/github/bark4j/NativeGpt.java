@@ -138,6 +138,15 @@ final class NativeGpt implements AutoCloseable {
     }
 
     /**
+     * Whether steps and passes can use {@code cache}: one of the activation dtype, or, with FP32
+     * activations, a bfloat16 cache ({@link KvCache#bf16}).
+     */
+    boolean holds(KvCache cache) {
+        DataType expected = isDouble ? DataType.FLOAT64 : DataType.FLOAT32;
+        return cache.dataType() == expected || (!isDouble && cache.isBf16());
+    }
+
+    /**
      * One decode step: feeds {@code ids} (one per row of {@code cache}) at position {@code
      * cache.length()}, writes their keys and values into the cache and advances it.
      *
@@ -189,12 +198,12 @@ final class NativeGpt implements AutoCloseable {
             throw new IllegalStateException("KV cache overflow: position " + position + " of " + cache.capacity());
         }
         DataType expected = isDouble ? DataType.FLOAT64 : DataType.FLOAT32;
-        if (cache.dataType() != expected) {
+        if (!holds(cache)) {
             throw new IllegalArgumentException("the cache holds " + cache.dataType() + ", the step computes in "
                     + expected);
         }
-        NativeOpsBridge.gptStep(plan, ids, rows, position, cache.handles(), cache.capacity(), from, to, logits,
-                argmax);
+        NativeOpsBridge.gptStep(plan, ids, rows, position, cache.handles(), cache.isBf16(), cache.capacity(), from,
+                to, logits, argmax);
         cache.advance(1);
     }
 
@@ -241,8 +250,7 @@ final class NativeGpt implements AutoCloseable {
             if (!config.isCausal()) {
                 throw new IllegalArgumentException(config.name() + " is not causal: it has no KV cache");
             }
-            if (cache.length() != 0 || cache.batch() != rows || length > cache.capacity()
-                    || cache.dataType() != dtype) {
+            if (cache.length() != 0 || cache.batch() != rows || length > cache.capacity() || !holds(cache)) {
                 throw new IllegalArgumentException("a pass fills an empty " + dtype + " cache of " + rows
                         + " rows and at least " + length + " positions, got " + cache.dataType() + ", "
                         + cache.batch() + " rows, " + cache.length() + " of " + cache.capacity() + " used");
@@ -253,7 +261,8 @@ final class NativeGpt implements AutoCloseable {
         long[] created = new long[NativeOpsBridge.PASS_SCRATCH + config.numLayers()];
         try {
             NativeOpsBridge.gptPass(plan, input.getHandle(), rows, length, config.isCausal(),
-                    cache == null ? null : cache.handles(), cache == null ? 0 : cache.capacity(), out.getHandle(),
+                    cache == null ? null : cache.handles(), cache != null && cache.isBf16(),
+                    cache == null ? 0 : cache.capacity(), out.getHandle(),
                     lastOnly, created);
         } catch (RuntimeException e) {
             out.close();

@@ -116,11 +116,21 @@ final class NativeOpsBridge {
             int rows,
             int position,
             @Cast("const long long*") long[] kvHandles,
+            boolean kvBf16,
             int capacity,
             int from,
             int to,
             double[] logits,
             int[] argmax);
+
+    /** A new zeroed bfloat16 (batch, heads, capacity, hd) tensor handle: a layer of a bfloat16 KV cache. */
+    @Name("bark4j_kv_bf16")
+    static native long kvBf16(int batch, int heads, int capacity, int hd);
+
+    /** A new bfloat16 tensor handle of rows {@code rows} of a bfloat16 KV cache tensor. */
+    @Name("bark4j_kv_bf16_rows")
+    static native long kvBf16Rows(long tensor, int batch, int heads, int capacity, int hd,
+            @Cast("const long long*") long[] rows, int n);
 
     /** Tensors a pass makes besides one SDPA result per layer (bark4j_gpt_pass.h's PASS_SCRATCH). */
     static final int PASS_SCRATCH = 8;
@@ -138,6 +148,7 @@ final class NativeOpsBridge {
             int length,
             boolean causal,
             @Cast("const long long*") long[] kvHandles,
+            boolean kvBf16,
             int capacity,
             long out,
             boolean lastOnly,

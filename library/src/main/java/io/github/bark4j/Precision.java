@@ -15,10 +15,13 @@ public enum Precision {
      * semantic and coarse ones: the decode steps read them (half the bytes per step) with FP32
      * activations and accumulation, and the prompt passes, coarse re-prefills and fine passes run
      * libtorch's bfloat16 GEMM (about twice the FP32 FLOP rate on CPUs with AVX-512 BF16). The
-     * FP32 copies are freed (a third less resident memory). The residual stream, norms, attention
-     * and logits stay 32-bit, and EnCodec runs in FP32. Needs bark4j's native bridge and the native
-     * decode step on a CPU (falls back to {@link #FP32}, logged, elsewhere). Tokens equal FP32's
-     * wherever the top two logits are not within the bf16 rounding of each other.
+     * FP32 copies are freed (a third less resident memory). The KV cache is bfloat16 too (half
+     * the bytes each step's attention reads), and on CPUs with AVX-512 BF16 the passes' attention
+     * rounds q, k, v and its probabilities to bfloat16 (FP32 scores, softmax and accumulation). The
+     * residual stream, norms and logits stay 32-bit, and EnCodec runs in FP32. Needs bark4j's
+     * native bridge and the native decode step on a CPU (falls back to {@link #FP32}, logged,
+     * elsewhere). Tokens equal FP32's wherever the top two logits are not within the bf16
+     * rounding of each other.
      */
     BF16,
     /** 64-bit floats: slow, for conformance checks and debugging (reproduces the original bit-near). */

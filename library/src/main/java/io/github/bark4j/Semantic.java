@@ -107,8 +107,7 @@ final class Semantic {
             System.arraycopy(row, 0, prompt, b * row.length, row.length);
         }
         try (NDScope scope = new NDScope();
-                KvCache cache = new KvCache(manager, gpt.config(), batch, PROMPT_LENGTH + maxNew - 1,
-                        gpt.weights().positionEmbedding().getDataType())) {
+                KvCache cache = gpt.newCache(manager, batch, PROMPT_LENGTH + maxNew - 1)) {
             scope.suppressNotUsedWarning();
             NDArray x = promptEmbeddings(gpt, manager, prompt, batch);
             double[] logits = Tensors.toDoubles(gpt.forwardCausal(x, cache, true));
