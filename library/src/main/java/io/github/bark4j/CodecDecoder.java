@@ -3,6 +3,8 @@ package io.github.bark4j;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
@@ -74,8 +76,56 @@ final class CodecDecoder {
 
         TransposedConv MATMUL = CodecDecoder::convTransposeByMatmul;
 
-        /** libtorch's conv_transpose1d through the native bridge. */
-        TransposedConv NATIVE = (x, weight, bias, stride) -> NativeOps.convTranspose1d(x, weight, bias, stride, 0, 0, 1, 1);
+        /** libtorch's conv_transpose1d through the native bridge, a chunk of the input at a time. */
+        TransposedConv NATIVE = (x, weight, bias, stride) -> convTransposeChunked(x, weight, bias, stride,
+                CHUNK_COLUMN_BYTES);
+    }
+
+    /**
+     * The largest column buffer one native transposed convolution may make. libtorch's CPU
+     * conv_transpose1d expands its input into (Cout·kernel, T) columns before summing them into
+     * the output: 94 MB for the last upsampling block of 15 s of audio, twice that block's output,
+     * which made it the peak of a long generation. Chunks of the time axis bound that to a few MB
+     * (and keep the columns in cache).
+     */
+    static final long CHUNK_COLUMN_BYTES = 8L << 20;
+
+    /**
+     * Transposed 1-D convolution (no padding) through libtorch, over chunks of the input's time axis
+     * whose columns stay within {@code columnBytes}: each chunk's output is added at its offset
+     * (neighbouring chunks' outputs overlap by kernel − stride frames), the bias once at the end.
+     */
+    static NDArray convTransposeChunked(NDArray x, NDArray weight, NDArray bias, int stride, long columnBytes) {
+        Shape ws = weight.getShape();
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(2);
+        long cout = ws.get(1);
+        long kernel = ws.get(2);
+        long frameBytes = b * cout * kernel * x.getDataType().getNumOfBytes();
+        long chunk = Math.max(1, columnBytes / frameBytes);
+        if (chunk >= t) {
+            return NativeOps.convTranspose1d(x, weight, bias, stride, 0, 0, 1, 1);
+        }
+        NDManager manager = x.getManager();
+        NDArray out = manager.zeros(new Shape(b, cout, (t - 1) * stride + kernel), x.getDataType());
+        for (long t0 = 0; t0 < t; t0 += chunk) {
+            long t1 = Math.min(t, t0 + chunk);
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDArray part = NativeOps.convTranspose1d(x.get(new NDIndex(":, :, {}:{}", t0, t1)), weight, null,
+                        stride, 0, 0, 1, 1);
+                NDIndex where = new NDIndex(":, :, {}:{}", t0 * stride, t0 * stride + part.getShape().get(2));
+                out.set(where, out.get(where).add(part));
+            }
+        }
+        if (bias != null) {
+            // a view owned by the call's manager: ops on the weights themselves would attach their
+            // results to the model's shared manager
+            try (NDArray view = bias.get(manager, new NDIndex(":")); NDArray column = view.reshape(1, cout, 1)) {
+                out.addi(column);
+            }
+        }
+        return out;
     }
 
     CodecDecoder withTransposedConv(TransposedConv kernel) {
@@ -237,7 +287,9 @@ final class CodecDecoder {
      * One block in its own scope, every intermediate (and the block's input) closed as soon as the
      * next op has read it: at 24 kHz one activation of 15 s of audio is 47 MB, and a block that
      * kept its ELUs, reflect pads and convolutions until it returned held about eight of them at
-     * once (the peak memory of a long generation was the last block's). Consumes x.
+     * once (the peak memory of a long generation was the last block's). A residual unit holds at
+     * most three (its input until the shortcut has read it, the shortcut, the second conv's
+     * output, which takes the sum in place). Consumes x.
      */
     private NDArray upsampleBlock(NDArray x, UpsampleBlock block) {
         NDArray activated = Ops.elu(x);
@@ -246,15 +298,15 @@ final class CodecDecoder {
         activated.close();
         for (ResidualUnit u : block.units()) {
             NDArray y = eluConv(x, u.first(), false);
-            NDArray z = eluConv(y, u.second(), true);
             NDArray skip = u.shortcut() == null ? x : applyConv(x, u.shortcut(), false);
-            NDArray sum = skip.add(z);
-            z.close();
             if (skip != x) {
-                skip.close();
+                x.close(); // the shortcut was its last reader
             }
-            x.close();
-            x = sum;
+            NDArray z = eluConv(y, u.second(), true);
+            // in place: z + skip is skip + z bit for bit, without a fourth activation alive
+            z.addi(skip);
+            skip.close();
+            x = z;
         }
         return x;
     }
