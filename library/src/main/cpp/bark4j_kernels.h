@@ -567,11 +567,4 @@ inline const char* bark4j_openmp_library() {
 // was released.
 inline bool bark4j_release_free_memory() { return malloc_trim(0) != 0; }
 
-// Fixes glibc's mmap threshold (M_MMAP_THRESHOLD) at `bytes`: every allocation that large gets its
-// own mapping and goes back to the system when freed. glibc's default threshold adapts upwards to
-// the largest block freed so far, after which libtorch's large activations (tens of MB each in
-// EnCodec) come from the heap and their pages stay resident, fragmented, between uses. Returns
-// whether glibc took the setting.
-inline bool bark4j_set_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes) == 1; }
-
 #endif  // BARK4J_KERNELS_H

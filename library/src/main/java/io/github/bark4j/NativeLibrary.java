@@ -69,35 +69,6 @@ final class NativeLibrary {
 
     private NativeLibrary() {}
 
-    /**
-     * System property: the glibc mmap threshold (bytes) set when the bridge loads; 0 leaves glibc's
-     * adaptive threshold alone. The default, 4 MiB, gives every large tensor libtorch allocates its
-     * own mapping, returned to the system when the tensor is freed: with the adaptive threshold
-     * EnCodec's activations (up to 47 MB each for 15 s of audio) were reused from a fragmented heap
-     * and a long generation peaked about 90 MB higher. This is a process-wide malloc setting.
-     */
-    static final String MMAP_THRESHOLD_PROPERTY = "bark4j.native.mmapThreshold";
-
-    static final long DEFAULT_MMAP_THRESHOLD = 4L << 20;
-
-    /** The threshold a property value asks for: bytes in [0, 1 GiB], the default when unset or invalid. */
-    static long mmapThreshold(String value) {
-        if (value == null || value.isBlank()) {
-            return DEFAULT_MMAP_THRESHOLD;
-        }
-        try {
-            long bytes = Long.parseLong(value.trim());
-            if (bytes >= 0 && bytes <= (1L << 30)) {
-                return bytes;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the default, logged
-        }
-        logger.warn("ignoring {}={}: not a byte count in [0, 1 GiB]; using {}", MMAP_THRESHOLD_PROPERTY, value,
-                DEFAULT_MMAP_THRESHOLD);
-        return DEFAULT_MMAP_THRESHOLD;
-    }
-
     /** Whether the native bridge is loaded and usable; loads it on first call. */
     static boolean isAvailable() {
         return State.AVAILABLE;
@@ -136,8 +107,8 @@ final class NativeLibrary {
                 logger.info(
                         "bark4j native ops: using the JavaCPP bridge on libtorch {}"
                                 + " (fused attention, conv_transpose1d, small-batch kernels"
-                                + " on {} threads, native decode step); {}",
-                        LIBTORCH_VERSION, NativeOpsBridge.poolThreads(), applyMmapThreshold());
+                                + " on {} threads, native decode step)",
+                        LIBTORCH_VERSION, NativeOpsBridge.poolThreads());
             } else if (reason.startsWith(NOT_BUILT) || reason.startsWith(OTHER_PLATFORM)) {
                 logger.info("bark4j native ops unavailable, using pure-DJL fallbacks: {}", reason);
             } else {
@@ -146,20 +117,6 @@ final class NativeLibrary {
         }
 
         private State() {}
-
-        /**
-         * Sets glibc's mmap threshold once the bridge is loaded (see {@link #MMAP_THRESHOLD_PROPERTY})
-         * and says what it did.
-         */
-        private static String applyMmapThreshold() {
-            long bytes = mmapThreshold(System.getProperty(MMAP_THRESHOLD_PROPERTY));
-            if (bytes == 0) {
-                return "glibc's adaptive mmap threshold left as it is";
-            }
-            return NativeOpsBridge.setMmapThreshold((int) bytes)
-                    ? "glibc mmap threshold " + (bytes >> 10) + " KiB"
-                    : "glibc refused mmap threshold " + bytes;
-        }
 
         /** Returns null when the bridge is loaded, else why not. */
         private static String load() throws IOException {

@@ -86,10 +86,6 @@ final class NativeOpsBridge {
     @Name("bark4j_release_free_memory")
     static native boolean releaseFreeMemory();
 
-    /** glibc's mallopt(M_MMAP_THRESHOLD, bytes): a fixed mmap threshold; whether glibc took it. */
-    @Name("bark4j_set_mmap_threshold")
-    static native boolean setMmapThreshold(int bytes);
-
     /** out (n, hidden) FP32 = rows {@code ids} of the bfloat16 table at {@code table}; raw addresses. */
     @Name("bark4j_embed_bf16")
     static native void embedBf16(long table, int vocab, int hidden, @Cast("const long long*") long[] ids, int n,

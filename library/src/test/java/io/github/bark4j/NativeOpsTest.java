@@ -397,37 +397,4 @@ class NativeOpsTest {
         }
         assertNotEquals(0, e.length);
     }
-
-    @Test
-    void mmapThresholdPropertyParses() {
-        assertEquals(NativeLibrary.DEFAULT_MMAP_THRESHOLD, NativeLibrary.mmapThreshold(null));
-        assertEquals(NativeLibrary.DEFAULT_MMAP_THRESHOLD, NativeLibrary.mmapThreshold(" "));
-        assertEquals(0L, NativeLibrary.mmapThreshold("0"));
-        assertEquals(1L << 20, NativeLibrary.mmapThreshold(" 1048576 "));
-        assertEquals(NativeLibrary.DEFAULT_MMAP_THRESHOLD, NativeLibrary.mmapThreshold("-1"));
-        assertEquals(NativeLibrary.DEFAULT_MMAP_THRESHOLD, NativeLibrary.mmapThreshold("4MB"));
-        assertEquals(NativeLibrary.DEFAULT_MMAP_THRESHOLD, NativeLibrary.mmapThreshold(String.valueOf(1L << 31)));
-    }
-
-    /**
-     * With the bridge's fixed mmap threshold, a large tensor's pages go back to the system when it
-     * is closed, also the second time (glibc's adaptive threshold would have risen to its size
-     * after the first free and kept the second one's pages in the heap).
-     */
-    @Test
-    void largeTensorsReturnTheirPagesWhenClosed() throws Exception {
-        assumeTrue(System.getProperty(NativeLibrary.MMAP_THRESHOLD_PROPERTY) == null, "threshold overridden");
-        try (NDManager m = NDManager.newBaseManager()) {
-            for (int round = 0; round < 3; round++) {
-                long before = NativeGptTest.rssKb();
-                // 24 MB, every page written: below glibc's 32 MB cap on its adaptive threshold
-                NDArray big = m.ones(new Shape(6, 1024, 1024));
-                long held = NativeGptTest.rssKb() - before;
-                big.close();
-                long kept = NativeGptTest.rssKb() - before;
-                assertTrue(held > 16 * 1024, "round " + round + ": the tensor took only " + held + " kB");
-                assertTrue(kept < 6 * 1024, "round " + round + ": " + kept + " kB stayed resident after close");
-            }
-        }
-    }
 }
