@@ -1,14 +1,16 @@
 // bark4j native full pass: one call runs a whole GPT forward over every position of a window
 // (the semantic prompt, each coarse re-prefill, each fine pass): pre-LayerNorm blocks with the
-// KV write into the caller's cache (causal models), libtorch's GEMM for the matmuls (its bfloat16
-// GEMM on the plan's bfloat16 weights), libtorch's fused SDPA for attention (with bfloat16
-// weights, bark4j_attention.h's bfloat16 kernel where the CPU has AVX-512 BF16), and the final norm.
+// KV write into the caller's cache (causal models), bark4j_gemm.h's FP32 GEMM on AVX-512 and
+// libtorch's GEMM otherwise for the matmuls (its bfloat16 GEMM on the plan's bfloat16 weights),
+// libtorch's fused SDPA for attention (with bfloat16 weights, bark4j_attention.h's bfloat16
+// kernel where the CPU has AVX-512 BF16), and the final norm.
 // Norms, bias adds, GELU, the head split and the residual stream are loops here, so Java makes no
 // tensors per layer and, with bfloat16 weights, activations go into the GEMMs as bfloat16 without
 // a separate cast: LayerNorm and GELU write bfloat16 directly.
 //
 // Numerics are those of the Java Gpt: the residual stream, norms, biases, attention and the
-// result stay in the activation dtype; a bfloat16 GEMM rounds its inputs and product to bfloat16,
+// result stay in the activation dtype (an FP32 GEMM of our own sums in another order than
+// libtorch's); a bfloat16 GEMM rounds its inputs and product to bfloat16,
 // exactly as Bf16Matmuls' GEMM path does. The one difference: with bfloat16 weights on a CPU with
 // AVX-512 BF16, attention rounds q, k, v and its probabilities to bfloat16 as well.
 //
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "bark4j_attention.h"
+#include "bark4j_gemm.h"
 #include "bark4j_gpt_step.h"
 #include "bark4j_kernels.h"
 #include "bark4j_native_ops.h"
@@ -95,8 +98,18 @@ class Made {
 };
 
 
-// y (positions, out) = x (positions, in) · Wᵀ into a preallocated y: libtorch's GEMM.
-inline void gemm(const at::Tensor& x, const at::Tensor& weight, at::Tensor& y) {
+// y (positions, out) = x (positions, in) · Wᵀ into a preallocated y: bark4j_gemm.h's kernel for
+// FP32 operands on AVX-512 (about 1.25x libtorch's FP32 GEMM there), else libtorch's GEMM (its
+// bfloat16 GEMM through oneDNN, its FP64 GEMM for the reference runs). `address`: W's data.
+template <typename M>
+inline void gemm(const at::Tensor& x, const at::Tensor& weight, const void* address, at::Tensor& y, int64_t positions,
+                 int in, int out) {
+  if constexpr (std::is_same<M, float>::value) {
+    if (gemm_f32_available()) {
+      gemm_f32(Gemm<float>::data(x), positions, in, static_cast<const float*>(address), out, Gemm<float>::data(y));
+      return;
+    }
+  }
   std::optional<at::Tensor> noBias;
   at::_ops::linear_out::call(x, weight, noBias, y);
 }
@@ -181,7 +194,7 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
   for (int l = 0; l < p.layers; l++) {
     const GptLayer& w = p.layer[l];
     norm_rows<T, M>(x, n, H, static_cast<const T*>(w.ln1w), static_cast<const T*>(w.ln1b), normed);
-    gemm(normedT, *w.qkvTensor, qkvT);
+    gemm<M>(normedT, *w.qkvTensor, w.qkvW, qkvT, n, H, 3 * H);
     // q, k, v (rows, heads, len, hd) with their biases, for SDPA
     const T* qkvB = static_cast<const T*>(w.qkvB);
     parallel_range(n, 16, n * 3 * H * 2, [&](int64_t p0, int64_t p1) {
@@ -235,16 +248,16 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
         }
       }
     });
-    gemm(normedT, *w.outTensor, projT);
+    gemm<M>(normedT, *w.outTensor, w.outW, projT, n, H, H);
     add_residual<T, M>(x, proj, static_cast<const T*>(w.outB), n, H);
     norm_rows<T, M>(x, n, H, static_cast<const T*>(w.ln2w), static_cast<const T*>(w.ln2b), normed);
-    gemm(normedT, *w.inTensor, wideT);
+    gemm<M>(normedT, *w.inTensor, w.inW, wideT, n, H, 4 * H);
     const T* inB = static_cast<const T*>(w.inB);
     const int64_t width = 4 * static_cast<int64_t>(H);
     parallel_range(n, 4, n * width * 16, [&](int64_t p0, int64_t p1) {
       for (int64_t pos = p0; pos < p1; pos++) gelu_row<T, M>(wide + pos * width, inB, static_cast<int>(width));
     });
-    gemm(wideT, *w.mlpOutTensor, projT);
+    gemm<M>(wideT, *w.mlpOutTensor, w.mlpOutW, projT, n, 4 * H, H);
     add_residual<T, M>(x, proj, static_cast<const T*>(w.mlpOutB), n, H);
   }
   norm_rows<T, T>(x, n, H, static_cast<const T*>(p.finalW), static_cast<const T*>(p.finalB), out);

@@ -78,6 +78,27 @@ final class NativeKernels {
         run(x, out, in, address, BF16, DataType.FLOAT32, bias, y);
     }
 
+    /**
+     * {@code y ← x · Wᵀ} with the full passes' FP32 GEMM ({@code bark4j_gemm.h}); all FP32. Returns
+     * false, leaving y as it was, where the passes use libtorch's GEMM instead (no AVX-512).
+     */
+    static boolean gemmF32(NDArray x, NDArray weight, NDArray y) {
+        Shape xs = x.getShape();
+        Shape ws = weight.getShape();
+        requireMatrix(xs, "x");
+        requireMatrix(ws, "weight");
+        if (xs.get(1) != ws.get(1) || !y.getShape().equals(new Shape(xs.get(0), ws.get(0)))) {
+            throw new IllegalArgumentException("gemm shapes x " + xs + ", weight " + ws + ", y " + y.getShape());
+        }
+        for (NDArray a : new NDArray[] {x, weight, y}) {
+            if (a.getDataType() != DataType.FLOAT32) {
+                throw new IllegalArgumentException("gemm operands must be float32, got " + a.getDataType());
+            }
+        }
+        return NativeOpsBridge.gemmF32(address(x, "x"), xs.get(0), Math.toIntExact(xs.get(1)),
+                address(weight, "weight"), Math.toIntExact(ws.get(0)), address(y, "y"));
+    }
+
     private static void run(NDArray x, long out, long in, long w, int type, DataType dtype, NDArray bias,
             NDArray y) {
         Shape xs = x.getShape();

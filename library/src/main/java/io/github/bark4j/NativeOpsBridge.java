@@ -19,7 +19,7 @@ import org.bytedeco.javacpp.annotation.Platform;
         value = "linux-x86_64",
         compiler = "cpp17",
         include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_rows.h", "bark4j_gpt_step.h",
-            "bark4j_attention.h", "bark4j_gpt_pass.h"})
+            "bark4j_attention.h", "bark4j_gemm.h", "bark4j_gpt_pass.h"})
 final class NativeOpsBridge {
 
     private NativeOpsBridge() {}
@@ -101,6 +101,10 @@ final class NativeOpsBridge {
     @Name("bark4j_attend_bf16")
     static native int attendBf16(@Cast("const float*") float[] q, @Cast("const float*") float[] k,
             @Cast("const float*") float[] v, int bh, int len, int hd, boolean causal, float[] y);
+
+    /** y (m, n) = x (m, k) · W (n, k)ᵀ with the passes' FP32 GEMM; false (nothing done) without AVX-512. */
+    @Name("bark4j_gemm_f32")
+    static native boolean gemmF32(long x, long m, int k, long w, int n, long y);
 
     @Name("bark4j_gpt_create")
     static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,
