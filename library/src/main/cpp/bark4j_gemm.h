@@ -32,34 +32,6 @@ constexpr int GEMM_NR = 32;  // outputs per panel: two zmm
 constexpr int GEMM_MR = 12;  // rows of x per microkernel call: 24 accumulators of 32 registers
 constexpr int GEMM_MC = 96;  // rows of x per block: 96 x K floats stay in the 1 MB L2 for K <= 2048
 
-// dst[kk * 32 + j] = src[j * K + kk] for 16 rows j and 16 columns kk: a 16 x 16 transpose in
-// registers (pairs, then quads, then 128-bit lanes twice), about twice as fast as scalar copies.
-BARK4J_AVX512 inline void gemm_pack_16x16(const float* src, int K, float* dst) {
-  __m512 r[16], t[16];
-  for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(src + static_cast<int64_t>(j) * K);
-  for (int j = 0; j < 16; j += 2) {
-    t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
-    t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
-  }
-  for (int j = 0; j < 16; j += 4) {
-    r[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
-    r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
-    r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
-    r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
-  }
-  for (int j = 0; j < 8; j++) {
-    const int a = (j / 4) * 8 + j % 4;
-    t[2 * j] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0x88);
-    t[2 * j + 1] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0xDD);
-  }
-  for (int j = 0; j < 4; j++) {
-    _mm512_storeu_ps(dst + j * GEMM_NR, _mm512_shuffle_f32x4(t[2 * j], t[2 * j + 8], 0x88));
-    _mm512_storeu_ps(dst + (j + 8) * GEMM_NR, _mm512_shuffle_f32x4(t[2 * j], t[2 * j + 8], 0xDD));
-    _mm512_storeu_ps(dst + (j + 4) * GEMM_NR, _mm512_shuffle_f32x4(t[2 * j + 1], t[2 * j + 9], 0x88));
-    _mm512_storeu_ps(dst + (j + 12) * GEMM_NR, _mm512_shuffle_f32x4(t[2 * j + 1], t[2 * j + 9], 0xDD));
-  }
-}
-
 // Panels [p0, p1) of W (N, K) into packed (panel, K, 32), zero beyond N: whole 16 x 16 blocks
 // transposed in registers, the edges (N or K not a multiple of 16) copied one by one.
 inline void gemm_pack(const float* w, int N, int K, float* packed, int64_t p0, int64_t p1) {
@@ -70,7 +42,7 @@ inline void gemm_pack(const float* w, int N, int K, float* packed, int64_t p0, i
       for (int k0 = 0; k0 < K; k0 += 16) {
         const int kn = K - k0 < 16 ? K - k0 : 16;
         if (kn == 16 && n0 + 16 <= N) {
-          gemm_pack_16x16(w + n0 * K + k0, K, dst + static_cast<int64_t>(k0) * GEMM_NR + half * 16);
+          transpose_16x16(w + n0 * K + k0, K, dst + static_cast<int64_t>(k0) * GEMM_NR + half * 16, GEMM_NR);
           continue;
         }
         for (int j = 0; j < 16; j++) {

@@ -2,14 +2,14 @@
 // (the semantic prompt, each coarse re-prefill, each fine pass): pre-LayerNorm blocks with the
 // KV write into the caller's cache (causal models), bark4j_gemm.h's FP32 GEMM on AVX-512 and
 // libtorch's GEMM otherwise for the matmuls (its bfloat16 GEMM on the plan's bfloat16 weights),
-// libtorch's fused SDPA for attention (with bfloat16 weights, bark4j_attention.h's bfloat16
-// kernel where the CPU has AVX-512 BF16), and the final norm.
+// attention with bark4j_attention.h's kernels (FP32 on AVX-512; with bfloat16 weights, bfloat16
+// where the CPU has AVX-512 BF16) or else libtorch's fused SDPA, and the final norm.
 // Norms, bias adds, GELU, the head split and the residual stream are loops here, so Java makes no
 // tensors per layer and, with bfloat16 weights, activations go into the GEMMs as bfloat16 without
 // a separate cast: LayerNorm and GELU write bfloat16 directly.
 //
 // Numerics are those of the Java Gpt: the residual stream, norms, biases, attention and the
-// result stay in the activation dtype (an FP32 GEMM of our own sums in another order than
+// result stay in the activation dtype (our FP32 GEMM and attention sum in another order than
 // libtorch's); a bfloat16 GEMM rounds its inputs and product to bfloat16,
 // exactly as Bf16Matmuls' GEMM path does. The one difference: with bfloat16 weights on a CPU with
 // AVX-512 BF16, attention rounds q, k, v and its probabilities to bfloat16 as well.
@@ -189,8 +189,12 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
   T* y = Act<T>::data(yT);
   // BF16 operands: attention in bfloat16 too where the CPU has AVX-512 BF16 (bark4j_attention.h)
   const bool bf16Attention = std::is_same<M, uint16_t>::value && bf16_attention_available();
+  // FP32 operands: bark4j_attention.h's FP32 kernel on AVX-512 (17% of a fine pass's samples,
+  // where libtorch's SDPA took 21%)
+  const bool f32Attention = std::is_same<M, float>::value && f32_attention_vectorised(hd);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   Bf16Attention attention;
+  F32Attention attentionF32;
   for (int l = 0; l < p.layers; l++) {
     const GptLayer& w = p.layer[l];
     norm_rows<T, M>(x, n, H, static_cast<const T*>(w.ln1w), static_cast<const T*>(w.ln1b), normed);
@@ -228,6 +232,9 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
     if constexpr (std::is_same<T, float>::value) {
       if (bf16Attention) {
         attention.run(q, k, v, y, static_cast<int64_t>(rows) * heads, len, hd, causal, static_cast<float>(scale));
+        attended = true;
+      } else if (f32Attention) {
+        attentionF32.run(q, k, v, y, static_cast<int64_t>(rows) * heads, len, hd, causal, static_cast<float>(scale));
         attended = true;
       }
     }

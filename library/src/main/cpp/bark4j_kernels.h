@@ -262,6 +262,34 @@ BARK4J_AVX512 inline void block_avx512_rows(int nr, const float* x, int in, cons
   }
 }
 
+// dst[kk * ldd + j] = src[j * lds + kk] for 16 rows j and 16 columns kk: a 16 x 16 transpose in
+// registers (pairs, then quads, then 128-bit lanes twice), about twice as fast as scalar copies.
+BARK4J_AVX512 inline void transpose_16x16(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m512 r[16], t[16];
+  for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(src + j * lds);
+  for (int j = 0; j < 16; j += 2) {
+    t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+    t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+  }
+  for (int j = 0; j < 16; j += 4) {
+    r[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
+    r[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
+    r[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+    r[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+  }
+  for (int j = 0; j < 8; j++) {
+    const int a = (j / 4) * 8 + j % 4;
+    t[2 * j] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0x88);
+    t[2 * j + 1] = _mm512_shuffle_f32x4(r[a], r[a + 4], 0xDD);
+  }
+  for (int j = 0; j < 4; j++) {
+    _mm512_storeu_ps(dst + j * ldd, _mm512_shuffle_f32x4(t[2 * j], t[2 * j + 8], 0x88));
+    _mm512_storeu_ps(dst + (j + 8) * ldd, _mm512_shuffle_f32x4(t[2 * j], t[2 * j + 8], 0xDD));
+    _mm512_storeu_ps(dst + (j + 4) * ldd, _mm512_shuffle_f32x4(t[2 * j + 1], t[2 * j + 9], 0x88));
+    _mm512_storeu_ps(dst + (j + 12) * ldd, _mm512_shuffle_f32x4(t[2 * j + 1], t[2 * j + 9], 0xDD));
+  }
+}
+
 // ---------------------------------------------------------------- AVX2
 
 BARK4J_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }

@@ -180,6 +180,17 @@ final class NativeKernels {
         return y;
     }
 
+    /**
+     * The FP32 passes' attention kernel ({@code bark4j_attention.h}) on q, k, v of shape (bh, len,
+     * hd), row-major: softmax(q kᵀ / √hd, causal or not) v in FP32. Null where FP32 passes use
+     * libtorch's SDPA instead (no AVX-512, or hd not a multiple of 16).
+     */
+    static float[] attendF32(float[] q, float[] k, float[] v, int bh, int len, int hd, boolean causal) {
+        NativeLibrary.requireAvailable();
+        float[] y = new float[bh * len * hd];
+        return NativeOpsBridge.attendF32(q, k, v, bh, len, hd, causal, y) ? y : null;
+    }
+
     /** The threads the kernels split work over: libtorch's intra-op setting. */
     static int threads() {
         NativeLibrary.requireAvailable();
