@@ -471,17 +471,20 @@ inline int bark4j_attend_bf16(const float* q, const float* k, const float* v, in
   return bf16_attention_vectorised(hd) ? 1 : 0;
 }
 
-// Test hook: y (bh, len, hd) = the FP32 passes' attention kernel on q, k, v (bh, len, hd). Returns
-// false, computing nothing, where FP32 passes use libtorch's SDPA instead.
-inline bool bark4j_attend_f32(const float* q, const float* k, const float* v, int bh, int len, int hd, bool causal,
-                              float* y) {
+// Test and benchmark hook (raw addresses of contiguous FP32 arrays): y (bh, len, hd) = the FP32
+// passes' attention kernel on q, k, v (bh, len, hd). Returns false, computing nothing, where FP32
+// passes use libtorch's SDPA instead.
+inline bool bark4j_attend_f32(long long q, long long k, long long v, int bh, int len, int hd, bool causal,
+                              long long y) {
   using namespace bark4j;
   if (bh < 1 || len < 1 || hd < 1) {
     throw std::invalid_argument("attention: empty shape");
   }
   if (!f32_attention_vectorised(hd)) return false;
   F32Attention attention;
-  attention.run(q, k, v, y, bh, len, hd, causal, static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
+  attention.run(reinterpret_cast<const float*>(q), reinterpret_cast<const float*>(k), reinterpret_cast<const float*>(v),
+                reinterpret_cast<float*>(y), bh, len, hd, causal,
+                static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
   return true;
 }
 

@@ -99,13 +99,13 @@ class Made {
 
 
 // y (positions, out) = x (positions, in) · Wᵀ into a preallocated y: bark4j_gemm.h's kernel for
-// FP32 operands on AVX-512 (about 1.25x libtorch's FP32 GEMM there), else libtorch's GEMM (its
+// FP32 operands on AVX-512 where it beats libtorch (K up to 2048), else libtorch's GEMM (its
 // bfloat16 GEMM through oneDNN, its FP64 GEMM for the reference runs). `address`: W's data.
 template <typename M>
 inline void gemm(const at::Tensor& x, const at::Tensor& weight, const void* address, at::Tensor& y, int64_t positions,
                  int in, int out) {
   if constexpr (std::is_same<M, float>::value) {
-    if (gemm_f32_available()) {
+    if (gemm_f32_suits(in)) {
       gemm_f32(Gemm<float>::data(x), positions, in, static_cast<const float*>(address), out, Gemm<float>::data(y));
       return;
     }

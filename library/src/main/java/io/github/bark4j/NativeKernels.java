@@ -181,14 +181,27 @@ final class NativeKernels {
     }
 
     /**
-     * The FP32 passes' attention kernel ({@code bark4j_attention.h}) on q, k, v of shape (bh, len,
-     * hd), row-major: softmax(q kᵀ / √hd, causal or not) v in FP32. Null where FP32 passes use
-     * libtorch's SDPA instead (no AVX-512, or hd not a multiple of 16).
+     * {@code y ← softmax(q kᵀ / √hd, causal or not) v} in FP32 with the FP32 passes' attention
+     * kernel ({@code bark4j_attention.h}); q, k, v, y contiguous FP32 of one shape (…, len, hd).
+     * Returns false, leaving y as it was, where FP32 passes use libtorch's SDPA instead (no
+     * AVX-512, or hd not a multiple of 16).
      */
-    static float[] attendF32(float[] q, float[] k, float[] v, int bh, int len, int hd, boolean causal) {
-        NativeLibrary.requireAvailable();
-        float[] y = new float[bh * len * hd];
-        return NativeOpsBridge.attendF32(q, k, v, bh, len, hd, causal, y) ? y : null;
+    static boolean attendF32(NDArray q, NDArray k, NDArray v, NDArray y, boolean causal) {
+        Shape s = q.getShape();
+        if (s.dimension() < 2 || s.size() == 0) {
+            throw new IllegalArgumentException("attention needs (…, len, hd), got " + s);
+        }
+        for (NDArray a : new NDArray[] {q, k, v, y}) {
+            if (!a.getShape().equals(s) || a.getDataType() != DataType.FLOAT32) {
+                throw new IllegalArgumentException("attention operands must be float32 " + s + ", got "
+                        + a.getDataType() + " " + a.getShape());
+            }
+        }
+        int hd = Math.toIntExact(s.get(s.dimension() - 1));
+        int len = Math.toIntExact(s.get(s.dimension() - 2));
+        int bh = Math.toIntExact(s.size() / ((long) len * hd));
+        return NativeOpsBridge.attendF32(address(q, "q"), address(k, "k"), address(v, "v"), bh, len, hd, causal,
+                address(y, "y"));
     }
 
     /** The threads the kernels split work over: libtorch's intra-op setting. */

@@ -107,8 +107,7 @@ final class NativeOpsBridge {
     static native boolean gemmF32(long x, long m, int k, long w, int n, long y);
 
     @Name("bark4j_attend_f32")
-    static native boolean attendF32(@Cast("const float*") float[] q, @Cast("const float*") float[] k,
-            @Cast("const float*") float[] v, int bh, int len, int hd, boolean causal, float[] y);
+    static native boolean attendF32(long q, long k, long v, int bh, int len, int hd, boolean causal, long y);
 
     @Name("bark4j_gpt_create")
     static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,

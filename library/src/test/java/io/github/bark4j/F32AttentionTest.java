@@ -85,6 +85,15 @@ class F32AttentionTest {
         return m;
     }
 
+    /** The kernel on (bh, len, hd) arrays; null where it does not run. */
+    private static float[] kernel(NDManager m, float[] q, float[] k, float[] v, int bh, int len, int hd,
+            boolean causal) {
+        Shape shape = new Shape(bh, len, hd);
+        NDArray y = m.full(shape, Float.NaN);
+        boolean ran = NativeKernels.attendF32(m.create(q, shape), m.create(k, shape), m.create(v, shape), y, causal);
+        return ran ? y.toFloatArray() : null;
+    }
+
     private static float[] sdpa(NDManager m, float[] q, float[] k, float[] v, int bh, int len, int hd,
             boolean causal) {
         Shape shape = new Shape(1, bh, len, hd);
@@ -112,7 +121,7 @@ class F32AttentionTest {
                     float[] k = NativeKernelsTest.normal(random, bh * len * hd, 2.0);
                     float[] v = NativeKernelsTest.normal(random, bh * len * hd, 1.0);
                     double[] expected = exact(q, k, v, bh, len, hd, causal);
-                    float[] mine = NativeKernels.attendF32(q, k, v, bh, len, hd, causal);
+                    float[] mine = kernel(m, q, k, v, bh, len, hd, causal);
                     String at = bh + "x" + len + "x" + hd + (causal ? " causal" : "");
                     assertTrue(mine != null, at + ": kernel not in use");
                     double dMine = maxDiff(mine, expected);
@@ -133,31 +142,36 @@ class F32AttentionTest {
         float[] q = NativeKernelsTest.normal(random, len * hd, 2.0);
         float[] k = NativeKernelsTest.normal(random, len * hd, 2.0);
         float[] v = NativeKernelsTest.normal(random, len * hd, 1.0);
-        float[] before = NativeKernels.attendF32(q, k, v, 1, len, hd, true);
-        for (int d = 0; d < hd; d++) {
-            k[100 * hd + d] = 50;
-            v[100 * hd + d] = -50;
+        try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
+            float[] before = kernel(m, q, k, v, 1, len, hd, true);
+            for (int d = 0; d < hd; d++) {
+                k[100 * hd + d] = 50;
+                v[100 * hd + d] = -50;
+            }
+            float[] after = kernel(m, q, k, v, 1, len, hd, true);
+            for (int i = 0; i < 100 * hd; i++) {
+                assertEquals(before[i], after[i], 0f, "position " + i / hd);
+            }
+            assertTrue(after[100 * hd] != before[100 * hd], "position 100 should see its new value");
         }
-        float[] after = NativeKernels.attendF32(q, k, v, 1, len, hd, true);
-        for (int i = 0; i < 100 * hd; i++) {
-            assertEquals(before[i], after[i], 0f, "position " + i / hd);
-        }
-        assertTrue(after[100 * hd] != before[100 * hd], "position 100 should see its new value");
     }
 
     /** Without AVX-512, or with a head size that is not a multiple of 16, passes keep SDPA. */
     @Test
     void fallsBackToSdpaWhereTheKernelCannotRun() {
-        float[] x = new float[2 * 24];
-        assertNull(NativeKernels.attendF32(x, x, x, 1, 2, 24, false));
-        NativeKernels.useIsa(NativeKernels.AVX2);
-        try {
-            float[] y = new float[2 * 16];
-            assertNull(NativeKernels.attendF32(y, y, y, 1, 2, 16, false));
-        } finally {
-            NativeKernels.useIsa(bestIsa);
+        try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
+            assertNull(kernel(m, new float[2 * 24], new float[2 * 24], new float[2 * 24], 1, 2, 24, false));
+            NativeKernels.useIsa(NativeKernels.AVX2);
+            try {
+                assertNull(kernel(m, new float[2 * 16], new float[2 * 16], new float[2 * 16], 1, 2, 16, false));
+            } finally {
+                NativeKernels.useIsa(bestIsa);
+            }
+            NDArray a = m.zeros(new Shape(1, 4, 16));
+            assertThrows(IllegalArgumentException.class,
+                    () -> NativeKernels.attendF32(a, a, a, m.zeros(new Shape(1, 4, 32)), false));
+            assertThrows(IllegalArgumentException.class, () -> NativeKernels.attendF32(a, a, a,
+                    a.toType(ai.djl.ndarray.types.DataType.FLOAT64, false), false));
         }
-        assertThrows(RuntimeException.class,
-                () -> NativeKernels.attendF32(new float[0], new float[0], new float[0], 1, 0, 16, false));
     }
 }
