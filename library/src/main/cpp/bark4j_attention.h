@@ -176,9 +176,10 @@ BARK4J_AVX512_BF16 inline void output_tile(const uint16_t* p, int64_t ldp, const
   }
 }
 
-// softmax numerators of one row of raw scores s[0..valid) as bfloat16 bits into p[0..width),
-// zero from valid on; returns their FP32 sum.
-BARK4J_AVX512 inline float softmax_row_bf16(const float* s, int64_t valid, int64_t width, float scale, uint16_t* p) {
+// softmax numerators of one row of raw scores s[0..valid) into p[0..width) (FP32, or bfloat16
+// bits rounded to nearest even), zero from valid on; returns their FP32 sum.
+template <typename P>
+BARK4J_AVX512 inline float softmax_row(const float* s, int64_t valid, int64_t width, float scale, P* p) {
   __m512 best = _mm512_set1_ps(-INFINITY);
   for (int64_t j = 0; j < valid; j += 16) {
     __mmask16 m = valid - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (valid - j)) - 1);
@@ -263,7 +264,7 @@ class Bf16Attention {
           float inv[4] = {0, 0, 0, 0};
           for (int i = 0; i < rows; i++) {
             const int64_t valid = causal ? t + i + 1 : len;
-            inv[i] = 1.0f / softmax_row_bf16(st + i * kpad, valid, kend, scale, pt + i * kpad);
+            inv[i] = 1.0f / softmax_row<uint16_t>(st + i * kpad, valid, kend, scale, pt + i * kpad);
           }
           for (int i = rows; i < 4; i++) std::memset(pt + i * kpad, 0, sizeof(uint16_t) * kend);
           const int64_t pairs = (causal ? std::min<int64_t>(t + rows, len) + 1 : len + 1) / 2;
@@ -358,28 +359,6 @@ BARK4J_AVX512 inline void output_tile_f32(const float* p, int64_t ldp, const flo
   }
 }
 
-// softmax numerators of one row of raw scores s[0..valid) into p[0..width), zero from valid on;
-// returns their sum.
-BARK4J_AVX512 inline float softmax_row_f32(const float* s, int64_t valid, int64_t width, float scale, float* p) {
-  __m512 best = _mm512_set1_ps(-INFINITY);
-  for (int64_t j = 0; j < valid; j += 16) {
-    __mmask16 m = valid - j >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (valid - j)) - 1);
-    best = _mm512_mask_max_ps(best, m, best, _mm512_maskz_loadu_ps(m, s + j));
-  }
-  const __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(best));
-  const __m512 sc = _mm512_set1_ps(scale);
-  __m512 sum = _mm512_setzero_ps();
-  for (int64_t j = 0; j < width; j += 16) {
-    __mmask16 m = valid - j >= 16 ? static_cast<__mmask16>(0xffff)
-                  : valid > j     ? static_cast<__mmask16>((1u << (valid - j)) - 1)
-                                  : static_cast<__mmask16>(0);
-    __m512 e = _mm512_maskz_mov_ps(m, exp_nonpositive(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(s + j), top), sc)));
-    sum = _mm512_add_ps(sum, e);
-    _mm512_storeu_ps(p + j, e);
-  }
-  return _mm512_reduce_add_ps(sum);
-}
-
 // Workspace for one pass: the packed keys of every (row, head), reused by every layer. Queries
 // and values are read in place.
 class F32Attention {
@@ -428,7 +407,7 @@ class F32Attention {
           float inv[4] = {0, 0, 0, 0};
           for (int i = 0; i < rows; i++) {
             const int64_t valid = causal ? t + i + 1 : len;
-            inv[i] = 1.0f / softmax_row_f32(st + i * kpad, valid, kend, scale, pt + i * kpad);
+            inv[i] = 1.0f / softmax_row<float>(st + i * kpad, valid, kend, scale, pt + i * kpad);
           }
           for (int i = rows; i < 4; i++) std::memset(pt + i * kpad, 0, sizeof(float) * kend);
           const int64_t count = causal ? std::min<int64_t>(t + rows, len) : len;

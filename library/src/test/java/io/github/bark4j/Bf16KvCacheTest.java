@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -31,10 +30,7 @@ class Bf16KvCacheTest {
 
     @BeforeAll
     static void load() {
-        if (Boolean.getBoolean("bark4j.native.skip")) {
-            assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
-        }
-        assertTrue(NativeLibrary.isAvailable(), () -> "bridge unavailable: " + NativeLibrary.unavailableReason());
+        NativeTestSupport.requireBridge();
         java32 = NativeGptTest.build(Precision.FP32, false);
     }
 

@@ -3,7 +3,6 @@ package io.github.bark4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -36,10 +35,7 @@ class Bf16MatmulsTest {
 
     @BeforeAll
     static void load() {
-        if (Boolean.getBoolean("bark4j.native.skip")) {
-            assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
-        }
-        assertTrue(NativeLibrary.isAvailable(), () -> "bridge unavailable: " + NativeLibrary.unavailableReason());
+        NativeTestSupport.requireBridge();
         fp32 = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.FP32)
                 .attention(Attention.SDPA).nativeStep(false).build();
     }

@@ -1,6 +1,5 @@
 package io.github.bark4j;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,10 +27,7 @@ class F32AttentionTest {
 
     @BeforeAll
     static void load() {
-        if (Boolean.getBoolean("bark4j.native.skip")) {
-            assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
-        }
-        assertTrue(NativeLibrary.isAvailable(), () -> "bridge unavailable: " + NativeLibrary.unavailableReason());
+        NativeTestSupport.requireBridge();
         bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
     }
 
@@ -40,49 +36,6 @@ class F32AttentionTest {
         if (NativeLibrary.isAvailable()) {
             NativeKernels.useIsa(bestIsa);
         }
-    }
-
-    /** softmax(q kᵀ / √hd) v in double. */
-    private static double[] exact(float[] q, float[] k, float[] v, int bh, int len, int hd, boolean causal) {
-        double scale = 1 / Math.sqrt(hd);
-        double[] y = new double[bh * len * hd];
-        double[] s = new double[len];
-        for (int b = 0; b < bh; b++) {
-            int o = b * len * hd;
-            for (int t = 0; t < len; t++) {
-                int valid = causal ? t + 1 : len;
-                double top = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < valid; j++) {
-                    double dot = 0;
-                    for (int d = 0; d < hd; d++) {
-                        dot += (double) q[o + t * hd + d] * k[o + j * hd + d];
-                    }
-                    s[j] = dot * scale;
-                    top = Math.max(top, s[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < valid; j++) {
-                    s[j] = Math.exp(s[j] - top);
-                    sum += s[j];
-                }
-                for (int d = 0; d < hd; d++) {
-                    double acc = 0;
-                    for (int j = 0; j < valid; j++) {
-                        acc += s[j] * v[o + j * hd + d];
-                    }
-                    y[o + t * hd + d] = acc / sum;
-                }
-            }
-        }
-        return y;
-    }
-
-    private static double maxDiff(float[] a, double[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
     }
 
     /** The kernel on (bh, len, hd) arrays; null where it does not run. */
@@ -120,39 +73,24 @@ class F32AttentionTest {
                     float[] q = NativeKernelsTest.normal(random, bh * len * hd, 2.0);
                     float[] k = NativeKernelsTest.normal(random, bh * len * hd, 2.0);
                     float[] v = NativeKernelsTest.normal(random, bh * len * hd, 1.0);
-                    double[] expected = exact(q, k, v, bh, len, hd, causal);
+                    double[] expected = NativeTestSupport.exactAttention(q, k, v, bh, len, hd, causal, x -> x);
                     float[] mine = kernel(m, q, k, v, bh, len, hd, causal);
                     String at = bh + "x" + len + "x" + hd + (causal ? " causal" : "");
                     assertTrue(mine != null, at + ": kernel not in use");
-                    double dMine = maxDiff(mine, expected);
-                    double dSdpa = maxDiff(sdpa(m, q, k, v, bh, len, hd, causal), expected);
+                    double dMine = NativeTestSupport.maxDiff(mine, expected);
+                    double dSdpa = NativeTestSupport.maxDiff(sdpa(m, q, k, v, bh, len, hd, causal), expected);
                     assertTrue(dMine <= Math.max(2e-6, 1.5 * dSdpa), at + ": off FP64 by " + dMine + ", SDPA " + dSdpa);
                 }
             }
         }
     }
 
-    /** A causal row sees only its past: changing a later key or value leaves earlier outputs as they were. */
     @Test
     void causalRowsIgnoreTheFuture() {
         assumeTrue(bestIsa == NativeKernels.AVX512, "the kernel runs on AVX-512 only");
-        SplittableRandom random = new SplittableRandom(44);
-        int len = 150;
-        int hd = 64;
-        float[] q = NativeKernelsTest.normal(random, len * hd, 2.0);
-        float[] k = NativeKernelsTest.normal(random, len * hd, 2.0);
-        float[] v = NativeKernelsTest.normal(random, len * hd, 1.0);
         try (NDManager m = Engine.getEngine("PyTorch").newBaseManager()) {
-            float[] before = kernel(m, q, k, v, 1, len, hd, true);
-            for (int d = 0; d < hd; d++) {
-                k[100 * hd + d] = 50;
-                v[100 * hd + d] = -50;
-            }
-            float[] after = kernel(m, q, k, v, 1, len, hd, true);
-            for (int i = 0; i < 100 * hd; i++) {
-                assertEquals(before[i], after[i], 0f, "position " + i / hd);
-            }
-            assertTrue(after[100 * hd] != before[100 * hd], "position 100 should see its new value");
+            NativeTestSupport.assertCausalRowsIgnoreTheFuture(new SplittableRandom(44),
+                    (q, k, v, len, hd) -> kernel(m, q, k, v, 1, len, hd, true));
         }
     }
 

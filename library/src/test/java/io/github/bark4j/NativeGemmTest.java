@@ -15,8 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
@@ -40,10 +38,7 @@ class NativeGemmTest {
 
     @BeforeAll
     static void open() {
-        if (Boolean.getBoolean("bark4j.native.skip")) {
-            assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
-        }
-        assertTrue(NativeLibrary.isAvailable(), () -> "bridge unavailable: " + NativeLibrary.unavailableReason());
+        NativeTestSupport.requireBridge();
         manager = Engine.getEngine("PyTorch").newBaseManager();
         bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
     }
@@ -125,7 +120,7 @@ class NativeGemmTest {
                 NativeKernels.useIsa(bestIsa);
             }
             // where the CPU has AVX-512 the kernel is in use, as /proc/cpuinfo says
-            boolean avx512 = cpuFlags().contains(" avx512f") && cpuFlags().contains(" avx512bw");
+            boolean avx512 = NativeTestSupport.cpuHas("avx512f") && NativeTestSupport.cpuHas("avx512bw");
             assertEquals(avx512, NativeKernels.gemmF32(x, w, y));
             if (avx512) {
                 assertEquals(8f * 12, y.sum().getFloat());
@@ -143,14 +138,6 @@ class NativeGemmTest {
                     () -> NativeKernels.gemmF32(x, m.ones(new Shape(3, 8)), m.zeros(new Shape(4, 4))));
             assertThrows(IllegalArgumentException.class, () -> NativeKernels.gemmF32(x.toType(DataType.FLOAT64, false),
                     m.ones(new Shape(3, 8)), m.zeros(new Shape(4, 3))));
-        }
-    }
-
-    private static String cpuFlags() {
-        try {
-            return Files.readString(Path.of("/proc/cpuinfo"));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
     }
 }

@@ -1,8 +1,6 @@
 package io.github.bark4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,10 +21,7 @@ class NativeRowsTest {
 
     @BeforeAll
     static void load() {
-        if (Boolean.getBoolean("bark4j.native.skip")) {
-            assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
-        }
-        assertTrue(NativeLibrary.isAvailable(), () -> "bridge unavailable: " + NativeLibrary.unavailableReason());
+        NativeTestSupport.requireBridge();
         bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
     }
 
