@@ -3,8 +3,6 @@ package io.github.bark4j;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -14,22 +12,7 @@ import java.util.SplittableRandom;
  * double on the same bfloat16-rounded q, k, v, and against its portable loops: causal and not, at
  * lengths around its 4-query and 64-key tiles and at bark's (1024 positions, head size 64).
  */
-class Bf16AttentionTest {
-    private static int bestIsa;
-
-    @BeforeAll
-    static void load() {
-        NativeTestSupport.requireBridge();
-        bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
-    }
-
-    @AfterAll
-    static void restore() {
-        if (NativeLibrary.isAvailable()) {
-            NativeKernels.useIsa(bestIsa);
-        }
-    }
-
+class Bf16AttentionTest extends KernelTestBase {
     private static float[] normal(SplittableRandom random, int n, double sigma) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {

@@ -10,8 +10,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -22,22 +20,7 @@ import java.util.SplittableRandom;
  * and 64-key tiles and its 16-key blocks, at head sizes 16 to 128, and at bark's (1024 positions,
  * head size 64). Its error from FP64 must stay within SDPA's own FP32 error (or 2e-6).
  */
-class F32AttentionTest {
-    private static int bestIsa;
-
-    @BeforeAll
-    static void load() {
-        NativeTestSupport.requireBridge();
-        bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
-    }
-
-    @AfterAll
-    static void restore() {
-        if (NativeLibrary.isAvailable()) {
-            NativeKernels.useIsa(bestIsa);
-        }
-    }
-
+class F32AttentionTest extends KernelTestBase {
     /** The kernel on (bh, len, hd) arrays; null where it does not run. */
     private static float[] kernel(NDManager m, float[] q, float[] k, float[] v, int bh, int len, int hd,
             boolean causal) {

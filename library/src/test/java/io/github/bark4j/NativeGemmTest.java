@@ -23,7 +23,7 @@ import java.util.SplittableRandom;
  * shapes around its blocking (12-row strips, 96-row blocks, 32-output panels, k not a multiple of
  * 16), so every tail runs. Its error from FP64 must stay within libtorch's own FP32 error (or 1e-5).
  */
-class NativeGemmTest {
+class NativeGemmTest extends KernelTestBase {
     /** (out, in) of the passes' matmuls: bark-small (hidden 768), bark (hidden 1024). */
     private static final int[][] PASS_SHAPES = {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {4096, 1024},
         {1024, 4096}};
@@ -34,19 +34,15 @@ class NativeGemmTest {
     };
 
     private static NDManager manager;
-    private static int bestIsa;
 
     @BeforeAll
     static void open() {
-        NativeTestSupport.requireBridge();
         manager = Engine.getEngine("PyTorch").newBaseManager();
-        bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
     }
 
     @AfterAll
     static void close() {
         if (manager != null) {
-            NativeKernels.useIsa(bestIsa);
             manager.close();
         }
     }

@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
  * every fast kernel next to an obvious one), at every weight shape of bark-small and bark, for 1 to
  * 17 rows, on each instruction set this CPU has (AVX-512, AVX2, portable).
  */
-class NativeKernelsTest {
+class NativeKernelsTest extends KernelTestBase {
     /** (out, in) of every matmul of bark-small (hidden 768) and bark (hidden 1024), heads included. */
     static final int[][] SHAPES = {
         {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {10048, 768}, {12096, 768}, {1056, 768},
@@ -47,19 +47,15 @@ class NativeKernelsTest {
     }
 
     private static NDManager manager;
-    private static int bestIsa;
 
     @BeforeAll
     static void open() {
-        NativeTestSupport.requireBridge();
         manager = Engine.getEngine("PyTorch").newBaseManager();
-        bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
     }
 
     @AfterAll
     static void close() {
         if (manager != null) {
-            NativeKernels.useIsa(bestIsa);
             manager.close();
         }
     }

@@ -2,8 +2,6 @@ package io.github.bark4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -15,22 +13,8 @@ import java.util.SplittableRandom;
  * bfloat16 rounding) on every instruction set against naive Java references in double, at lengths
  * around the 16-lane vector width and at bark's sizes.
  */
-class NativeRowsTest {
+class NativeRowsTest extends KernelTestBase {
     private static final int[] LENGTHS = {1, 7, 15, 16, 17, 64, 100, 768, 1000, 3072};
-    private static int bestIsa;
-
-    @BeforeAll
-    static void load() {
-        NativeTestSupport.requireBridge();
-        bestIsa = NativeKernels.useIsa(NativeKernels.AVX512);
-    }
-
-    @AfterAll
-    static void restore() {
-        if (NativeLibrary.isAvailable()) {
-            NativeKernels.useIsa(bestIsa);
-        }
-    }
 
     private static List<Integer> isas() {
         List<Integer> isas = new ArrayList<>();
