@@ -106,17 +106,16 @@ BARK4J_AVX512 inline void gemm_tail(int rows, const float* x, int K, const float
 // Tiles [t0, t1) of `panels` per row block: every MR-row strip of the block times one panel.
 BARK4J_AVX512 inline void gemm_tiles(const float* x, int64_t M, int K, const float* packed, int N, int64_t panels,
                                      float* y, int64_t t0, int64_t t1) {
-  const int64_t mc = GEMM_MC;
   for (int64_t t = t0; t < t1; t++) {
     const int64_t block = t / panels;
     const int64_t p = t % panels;
-    const int64_t r1 = (block + 1) * mc < M ? (block + 1) * mc : M;
+    const int64_t r1 = (block + 1) * GEMM_MC < M ? (block + 1) * GEMM_MC : M;
     const int64_t n0 = p * GEMM_NR;
     const int64_t left = N - n0;
     const __mmask16 m0 = left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1u);
     const __mmask16 m1 = left >= 32 ? 0xffff : left <= 16 ? 0 : static_cast<__mmask16>((1u << (left - 16)) - 1u);
     const float* panel = packed + p * K * GEMM_NR;
-    int64_t r = block * mc;
+    int64_t r = block * GEMM_MC;
     for (; r + GEMM_MR <= r1; r += GEMM_MR) {
       gemm_tile<GEMM_MR>(x + r * K, K, panel, y + r * N + n0, N, m0, m1);
     }
