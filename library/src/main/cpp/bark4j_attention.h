@@ -199,6 +199,52 @@ BARK4J_AVX512 inline float softmax_row(const float* s, int64_t valid, int64_t wi
   return _mm512_reduce_add_ps(sum);
 }
 
+// The work split both kernels share. Items are (row-head, chunk of 16 queries), so a causal pass,
+// whose chunks cost more the later they sit, still splits evenly. Each chunk goes 4 queries at a
+// time through
+//   scores(b, t, rows, kend, s, edge): raw scores of queries t..t+rows-1 of row-head b against
+//       keys [0, kend) (whole 64-key tiles) into s, rows kpad apart; edge has room for 4 rows of
+//       hd floats where a kernel pads its last queries;
+//   the exact softmax of each query over the keys it sees, numerators into p as P;
+//   output(b, p, count, inv, dst): p (4 rows, kpad apart) times the first count values, row i
+//       scaled by inv[i], into dst (4 rows, hd apart).
+template <typename P, typename Scores, typename Output>
+inline void attend_in_chunks(int64_t bh, int len, int hd, bool causal, float scale, int64_t kpad, float* y,
+                             const Scores& scores, const Output& output) {
+  constexpr int CHUNK = 16;
+  const int64_t seq = static_cast<int64_t>(len) * hd;
+  const int64_t chunks = (len + CHUNK - 1) / CHUNK;
+  parallel_range(bh * chunks, 1, bh * seq * len * 4, [&](int64_t i0, int64_t i1) {
+    std::vector<float> s(static_cast<size_t>(CHUNK) * kpad);
+    std::vector<P> p(static_cast<size_t>(CHUNK) * kpad);
+    std::vector<float> out(static_cast<size_t>(4) * hd);  // the last queries' rows, padded to 4
+    std::vector<float> edge(static_cast<size_t>(4) * hd);
+    for (int64_t item = i0; item < i1; item++) {
+      const int64_t b = item / chunks;
+      const int t0 = static_cast<int>(item % chunks) * CHUNK;
+      const int t1 = std::min(len, t0 + CHUNK);
+      float* yb = y + b * seq;
+      for (int t = t0; t < t1; t += 4) {
+        const int rows = std::min(4, t1 - t);
+        const int64_t kend = causal ? round_up(t + rows, 64) : kpad;
+        float* st = s.data() + static_cast<int64_t>(t - t0) * kpad;
+        P* pt = p.data() + static_cast<int64_t>(t - t0) * kpad;
+        scores(b, t, rows, kend, st, edge.data());
+        float inv[4] = {0, 0, 0, 0};
+        for (int i = 0; i < rows; i++) {
+          const int64_t valid = causal ? t + i + 1 : len;
+          inv[i] = 1.0f / softmax_row<P>(st + i * kpad, valid, kend, scale, pt + i * kpad);
+        }
+        for (int i = rows; i < 4; i++) std::memset(pt + i * kpad, 0, sizeof(P) * kend);
+        const int64_t count = causal ? std::min<int64_t>(t + rows, len) : len;
+        float* dst = rows == 4 ? yb + static_cast<int64_t>(t) * hd : out.data();
+        output(b, pt, count, inv, dst);
+        if (rows < 4) std::memcpy(yb + static_cast<int64_t>(t) * hd, out.data(), sizeof(float) * rows * hd);
+      }
+    }
+  });
+}
+
 // Workspace for one pass: the packed keys, values and queries of every (row, head), reused by
 // every layer.
 class Bf16Attention {
@@ -237,52 +283,27 @@ class Bf16Attention {
         std::memset(qb + seq, 0, sizeof(uint16_t) * (perQueries - seq));
       }
     });
-    // work items: (row-head, chunk of 16 queries); a causal chunk's cost grows with its position
-    constexpr int CHUNK = 16;
-    const int64_t chunks = (len + CHUNK - 1) / CHUNK;
-    parallel_range(bh * chunks, 1, bh * seq * len * 4, [&](int64_t i0, int64_t i1) {
-      std::vector<float> s(static_cast<size_t>(CHUNK) * kpad);
-      std::vector<uint16_t> p(static_cast<size_t>(CHUNK) * kpad);
-      std::vector<float> out(static_cast<size_t>(4) * hd);
-      for (int64_t item = i0; item < i1; item++) {
-        const int64_t b = item / chunks;
-        const int t0 = static_cast<int>(item % chunks) * CHUNK;
-        const int t1 = std::min(len, t0 + CHUNK);
-        const uint16_t* kb = keys + b * perKeys;
-        const uint16_t* vb = values + b * perKeys;
-        const uint16_t* qb = queries + b * perQueries;
-        float* yb = y + b * seq;
-        for (int t = t0; t < t1; t += 4) {
-          const int rows = std::min(4, t1 - t);
-          // keys this tile of queries sees, in whole 64-key tiles
-          const int64_t kend = causal ? round_up(t + rows, 64) : kpad;
-          float* st = s.data() + static_cast<int64_t>(t - t0) * kpad;
-          uint16_t* pt = p.data() + static_cast<int64_t>(t - t0) * kpad;
-          for (int64_t j = 0; j < kend; j += 64) {
-            scores_tile(qb + static_cast<int64_t>(t) * hd, hd, kb + (j / 16) * (hd / 2) * 32, st + j, kpad);
-          }
-          float inv[4] = {0, 0, 0, 0};
-          for (int i = 0; i < rows; i++) {
-            const int64_t valid = causal ? t + i + 1 : len;
-            inv[i] = 1.0f / softmax_row<uint16_t>(st + i * kpad, valid, kend, scale, pt + i * kpad);
-          }
-          for (int i = rows; i < 4; i++) std::memset(pt + i * kpad, 0, sizeof(uint16_t) * kend);
-          const int64_t pairs = (causal ? std::min<int64_t>(t + rows, len) + 1 : len + 1) / 2;
-          float* dst = rows == 4 ? yb + static_cast<int64_t>(t) * hd : out.data();
+    const int64_t pairsStride = static_cast<int64_t>(hd / 2) * 32;  // uint16 per packed 16-key block
+    attend_in_chunks<uint16_t>(
+        bh, len, hd, causal, scale, kpad, y,
+        [&](int64_t b, int t, int, int64_t kend, float* s, float*) {
+          const uint16_t* qt = queries + b * perQueries + static_cast<int64_t>(t) * hd;
+          const uint16_t* kb = keys + b * perKeys;
+          for (int64_t j = 0; j < kend; j += 64) scores_tile(qt, hd, kb + (j / 16) * pairsStride, s + j, kpad);
+        },
+        [&](int64_t b, const uint16_t* p, int64_t count, const float* inv, float* dst) {
+          const uint16_t* vb = values + b * perKeys;
+          const int64_t pairs = (count + 1) / 2;
           for (int d = 0; d < hd; d += 64) {
-            const int nd = std::min(64, hd - d) / 16;
             const uint16_t* vd = vb + static_cast<int64_t>(d) * 2;
-            switch (nd) {
-              case 4: output_tile<4>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
-              case 3: output_tile<3>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
-              case 2: output_tile<2>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
-              default: output_tile<1>(pt, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+            switch (std::min(64, hd - d) / 16) {
+              case 4: output_tile<4>(p, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+              case 3: output_tile<3>(p, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+              case 2: output_tile<2>(p, kpad, vd, hd, pairs, inv, dst + d, hd); break;
+              default: output_tile<1>(p, kpad, vd, hd, pairs, inv, dst + d, hd); break;
             }
           }
-          if (rows < 4) std::memcpy(yb + static_cast<int64_t>(t) * hd, out.data(), sizeof(float) * rows * hd);
-        }
-      }
-    });
+        });
   }
 
  private:
@@ -377,54 +398,29 @@ class F32Attention {
     parallel_range(bh, 1, bh * seq * 8, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; b++) pack_keys_f32(k + b * seq, len, hd, kpad, keys + b * perKeys);
     });
-    // work items: (row-head, chunk of 16 queries), as in Bf16Attention
-    constexpr int CHUNK = 16;
-    const int64_t chunks = (len + CHUNK - 1) / CHUNK;
-    parallel_range(bh * chunks, 1, bh * seq * len * 4, [&](int64_t i0, int64_t i1) {
-      std::vector<float> s(static_cast<size_t>(CHUNK) * kpad);
-      std::vector<float> p(static_cast<size_t>(CHUNK) * kpad);
-      std::vector<float> edge(static_cast<size_t>(4) * hd);  // the last queries, padded to 4 rows
-      std::vector<float> out(static_cast<size_t>(4) * hd);
-      for (int64_t item = i0; item < i1; item++) {
-        const int64_t b = item / chunks;
-        const int t0 = static_cast<int>(item % chunks) * CHUNK;
-        const int t1 = std::min(len, t0 + CHUNK);
-        const float* kb = keys + b * perKeys;
-        const float* vb = v + b * seq;
-        float* yb = y + b * seq;
-        for (int t = t0; t < t1; t += 4) {
-          const int rows = std::min(4, t1 - t);
+    attend_in_chunks<float>(
+        bh, len, hd, causal, scale, kpad, y,
+        [&](int64_t b, int t, int rows, int64_t kend, float* s, float* edge) {
           const float* qt = q + b * seq + static_cast<int64_t>(t) * hd;
-          if (rows < 4) {
-            std::fill(edge.begin(), edge.end(), 0.0f);
-            std::memcpy(edge.data(), qt, sizeof(float) * rows * hd);
-            qt = edge.data();
+          if (rows < 4) {  // the tile reads 4 query rows
+            std::fill(edge, edge + 4 * hd, 0.0f);
+            std::memcpy(edge, qt, sizeof(float) * rows * hd);
+            qt = edge;
           }
-          const int64_t kend = causal ? round_up(t + rows, 64) : kpad;
-          float* st = s.data() + static_cast<int64_t>(t - t0) * kpad;
-          float* pt = p.data() + static_cast<int64_t>(t - t0) * kpad;
-          for (int64_t j = 0; j < kend; j += 64) scores_tile_f32(qt, hd, kb + j * hd, st + j, kpad);
-          float inv[4] = {0, 0, 0, 0};
-          for (int i = 0; i < rows; i++) {
-            const int64_t valid = causal ? t + i + 1 : len;
-            inv[i] = 1.0f / softmax_row<float>(st + i * kpad, valid, kend, scale, pt + i * kpad);
-          }
-          for (int i = rows; i < 4; i++) std::memset(pt + i * kpad, 0, sizeof(float) * kend);
-          const int64_t count = causal ? std::min<int64_t>(t + rows, len) : len;
-          float* dst = rows == 4 ? yb + static_cast<int64_t>(t) * hd : out.data();
+          const float* kb = keys + b * perKeys;
+          for (int64_t j = 0; j < kend; j += 64) scores_tile_f32(qt, hd, kb + j * hd, s + j, kpad);
+        },
+        [&](int64_t b, const float* p, int64_t count, const float* inv, float* dst) {
+          const float* vb = v + b * seq;
           for (int d = 0; d < hd; d += 64) {
-            const int nd = std::min(64, hd - d) / 16;
-            switch (nd) {
-              case 4: output_tile_f32<4>(pt, kpad, vb + d, hd, count, inv, dst + d, hd); break;
-              case 3: output_tile_f32<3>(pt, kpad, vb + d, hd, count, inv, dst + d, hd); break;
-              case 2: output_tile_f32<2>(pt, kpad, vb + d, hd, count, inv, dst + d, hd); break;
-              default: output_tile_f32<1>(pt, kpad, vb + d, hd, count, inv, dst + d, hd); break;
+            switch (std::min(64, hd - d) / 16) {
+              case 4: output_tile_f32<4>(p, kpad, vb + d, hd, count, inv, dst + d, hd); break;
+              case 3: output_tile_f32<3>(p, kpad, vb + d, hd, count, inv, dst + d, hd); break;
+              case 2: output_tile_f32<2>(p, kpad, vb + d, hd, count, inv, dst + d, hd); break;
+              default: output_tile_f32<1>(p, kpad, vb + d, hd, count, inv, dst + d, hd); break;
             }
           }
-          if (rows < 4) std::memcpy(yb + static_cast<int64_t>(t) * hd, out.data(), sizeof(float) * rows * hd);
-        }
-      }
-    });
+        });
   }
 
  private:
