@@ -2,6 +2,7 @@ package io.github.bark4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -87,7 +88,8 @@ class CodecDecoderTest {
 
     private static final int[][] CONV_TRANSPOSE_CASES = { // b, cin, cout, t, kernel, stride
         {1, 4, 3, 5, 4, 2}, {2, 3, 5, 7, 7, 3}, {2, 8, 4, 6, 10, 5}, {1, 2, 2, 4, 3, 1},
-        {3, 5, 2, 3, 2, 4}, {1, 6, 3, 1, 16, 8}, {2, 1, 1, 9, 5, 2}, {1, 16, 8, 200, 8, 4}};
+        {3, 5, 2, 3, 2, 4}, {1, 6, 3, 1, 16, 8}, {2, 1, 1, 9, 5, 2}, {1, 16, 8, 200, 8, 4},
+        {2, 16, 3, 7, 4, 2}, {3, 32, 5, 6, 10, 5}}; // batch > 1 with 16k input channels: oneDNN in FP32
 
     /** {@code conv} equals the naive loops on every case: FP64 to 1e-12, FP32 to 1e-5, with and without bias. */
     private void assertEqualsNaiveConvTranspose(long seed, ConvTranspose conv, String label) {
@@ -126,7 +128,8 @@ class CodecDecoderTest {
 
     /**
      * The native transposed convolution in chunks of the time axis (1, 2, 3 frames and whole
-     * inputs, so chunk outputs overlap wherever kernel > stride) equals the naive loops.
+     * inputs, so chunk outputs overlap wherever kernel > stride) equals the naive loops. FP32 cases
+     * whose input channels are not a multiple of 16 take the fallback (see the next test).
      */
     @Test
     void chunkedNativeConvTransposeEqualsNaiveLoops() {
@@ -135,9 +138,66 @@ class CodecDecoderTest {
             assertEqualsNaiveConvTranspose(12, (x, w, bias, stride) -> {
                 long frameBytes = x.getShape().get(0) * w.getShape().get(1) * w.getShape().get(2)
                         * x.getDataType().getNumOfBytes();
-                return CodecDecoder.convTransposeChunked(x, w, bias, stride, frames * frameBytes);
+                return CodecDecoder.convTransposeNative(x, w, bias, stride, frames * frameBytes);
             }, "chunks of " + frames + " frames");
         }
+    }
+
+    /** libtorch's FP32 transposed convolution is used only with input channels in multiples of 16. */
+    @Test
+    void nativeConvTransposeOnlyWhereLibtorchIsExact() {
+        NDArray x5 = mgr.zeros(new Shape(2, 5, 3));
+        NDArray w5 = mgr.zeros(new Shape(5, 2, 4));
+        NDArray x16 = mgr.zeros(new Shape(2, 16, 3));
+        NDArray w16 = mgr.zeros(new Shape(16, 2, 4));
+        NDArray w512 = mgr.zeros(new Shape(512, 256, 16));
+        assertFalse(CodecDecoder.nativeConvTransposeExact(x5, w5));
+        assertFalse(CodecDecoder.nativeConvTransposeExact(x5.toType(DataType.FLOAT16, false), w5));
+        assertTrue(CodecDecoder.nativeConvTransposeExact(x5.toType(DataType.FLOAT64, false),
+                w5.toType(DataType.FLOAT64, false)));
+        assertTrue(CodecDecoder.nativeConvTransposeExact(x16, w16));
+        assertTrue(CodecDecoder.nativeConvTransposeExact(mgr.zeros(new Shape(1, 512, 3)), w512));
+    }
+
+    /**
+     * EnCodec 24 kHz's four upsampling layers through libtorch (oneDNN in FP32: batch 2, or more
+     * than 20480 input values at batch 1) equal the naive loops, with bias.
+     */
+    @Test
+    void nativeConvTransposeIsExactAtEncodecLayerShapes() {
+        assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
+        Random r = new Random(13);
+        int[][] layers = {{512, 256, 16, 8}, {256, 128, 10, 5}, {128, 64, 8, 4}, {64, 32, 4, 2}}; // cin, cout, k, s
+        for (int[] l : layers) {
+            for (int b : new int[] {1, 2}) {
+                int cin = l[0];
+                int cout = l[1];
+                int kernel = l[2];
+                int stride = l[3];
+                int t = b == 1 ? 20480 / cin + 1 : 9;
+                double[] x = gaussian(r, b * cin * t);
+                double[] w = gaussian(r, cin * cout * kernel);
+                double[] bias = gaussian(r, cout);
+                double[] expected = naiveConvTranspose(x, w, bias, b, cin, cout, t, kernel, stride);
+                NDArray xa = mgr.create(x, new Shape(b, cin, t)).toType(DataType.FLOAT32, false);
+                NDArray wa = mgr.create(w, new Shape(cin, cout, kernel)).toType(DataType.FLOAT32, false);
+                NDArray ba = mgr.create(bias).toType(DataType.FLOAT32, false);
+                double[] nativeOut = Tensors.toDoubles(CodecDecoder.TransposedConv.NATIVE.apply(xa, wa, ba, stride));
+                double[] matmulOut = Tensors.toDoubles(CodecDecoder.convTransposeByMatmul(xa, wa, ba, stride));
+                // FP32 rounding of sums of up to cin·kernel/stride products: bounded by the FP32
+                // fallback's own error (a wrong kernel is off by 0.1 and more)
+                double bound = Math.max(1e-5, 4 * maxAbsDiff(expected, matmulOut));
+                GptTest.assertClose(expected, nativeOut, bound, Arrays.toString(l) + " batch " + b);
+            }
+        }
+    }
+
+    private static double maxAbsDiff(double[] a, double[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
     }
 
     /** EnCodec's _pad1d in reflect mode, element by element, including its rule for short inputs. */
