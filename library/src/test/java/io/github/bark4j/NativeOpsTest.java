@@ -241,14 +241,16 @@ class NativeOpsTest {
 
     @Test
     void convTranspose1dMatchesNaiveLoop() {
+        // input channels per group in multiples of 16: libtorch hands FP32 batches to oneDNN, whose
+        // deconvolution is wrong on some CPUs for other counts (CodecDecoder.nativeConvTransposeExact)
         int[][] cases = { // B, Cin, Cout/groups, T, K, stride, padding, outputPadding, groups, dilation
-            {1, 1, 1, 5, 3, 1, 0, 0, 1, 1},
-            {2, 3, 4, 7, 4, 2, 1, 0, 1, 1},
-            {2, 4, 2, 6, 8, 4, 2, 1, 1, 1},
-            {3, 4, 3, 5, 3, 2, 0, 1, 2, 1},
-            {1, 2, 5, 9, 16, 8, 4, 0, 1, 1},
-            {2, 6, 1, 4, 3, 3, 1, 2, 3, 2},
-            {1, 2, 2, 4, 2, 1, 0, 1, 1, 3},
+            {1, 16, 1, 5, 3, 1, 0, 0, 1, 1},
+            {2, 16, 4, 7, 4, 2, 1, 0, 1, 1},
+            {2, 32, 2, 6, 8, 4, 2, 1, 1, 1},
+            {3, 32, 3, 5, 3, 2, 0, 1, 2, 1},
+            {1, 16, 5, 9, 16, 8, 4, 0, 1, 1},
+            {2, 48, 1, 4, 3, 3, 1, 2, 3, 2},
+            {1, 16, 2, 4, 2, 1, 0, 1, 1, 3},
         };
         for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
             double tol = dtype == DataType.FLOAT32 ? 1e-4 : 1e-11;
