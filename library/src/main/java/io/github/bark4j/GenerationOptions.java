@@ -1,5 +1,8 @@
 package io.github.bark4j;
 
+import io.github.bark4j.internal.ApiAccess;
+import io.github.bark4j.internal.pipeline.Semantic;
+
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -9,6 +12,20 @@ import java.util.Objects;
  * fine stage, no top-k / top-p, early stop when P(EOS) ≥ 0.2).
  */
 public final class GenerationOptions {
+    static {
+        ApiAccess.install(new ApiAccess() {
+            @Override
+            public Builder fixedSemanticTokens(Builder builder, int n) {
+                return builder.fixedSemanticTokens(n);
+            }
+
+            @Override
+            public int fixedSemanticTokens(GenerationOptions options) {
+                return options.fixedSemanticTokens();
+            }
+        });
+    }
+
     private static final GenerationOptions DEFAULTS = builder().build();
 
     private final boolean greedy;

@@ -1,6 +1,9 @@
 package io.github.bark4j;
 
 import io.github.bark4j.ModelDownloadException.Reason;
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.HubOptions;
+import io.github.bark4j.internal.hub.ModelManifest;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

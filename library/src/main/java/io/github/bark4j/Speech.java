@@ -1,11 +1,13 @@
 package io.github.bark4j;
 
+import io.github.bark4j.internal.io.AtomicFiles;
+import io.github.bark4j.internal.pipeline.Utterance;
+
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -59,59 +61,10 @@ public final class Speech {
         this.segments = List.copyOf(segments);
     }
 
-    /**
-     * Speech of consecutive segments joined with {@code pauseSamples} zeros between them; tokens are
-     * concatenated, warnings kept with the segment they concern.
-     */
-    static Speech join(List<Speech> parts, int pauseSamples) {
-        if (parts.size() == 1) {
-            return parts.get(0);
-        }
-        int total = 0;
-        int semanticLength = 0;
-        int frames = 0;
-        for (Speech p : parts) {
-            total += p.samples.length;
-            semanticLength += p.semantic.length;
-            frames += p.fine[0].length;
-        }
-        total += pauseSamples * (parts.size() - 1);
-        float[] samples = new float[total];
-        int[] semantic = new int[semanticLength];
-        int[][] coarse = new int[parts.get(0).coarse.length][frames];
-        int[][] fine = new int[parts.get(0).fine.length][frames];
-        List<String> warnings = new ArrayList<>();
-        List<Segment> segments = new ArrayList<>();
-        boolean truncated = false;
-        int at = 0;
-        int sem = 0;
-        int frame = 0;
-        for (int i = 0; i < parts.size(); i++) {
-            Speech p = parts.get(i);
-            if (i > 0) {
-                at += pauseSamples; // the array is already zero there
-            }
-            System.arraycopy(p.samples, 0, samples, at, p.samples.length);
-            for (Segment s : p.segments) {
-                segments.add(new Segment(s.text(), at + s.startSample(), at + s.endSample()));
-            }
-            at += p.samples.length;
-            System.arraycopy(p.semantic, 0, semantic, sem, p.semantic.length);
-            sem += p.semantic.length;
-            int n = p.fine[0].length;
-            for (int k = 0; k < coarse.length; k++) {
-                System.arraycopy(p.coarse[k], 0, coarse[k], frame, n);
-            }
-            for (int k = 0; k < fine.length; k++) {
-                System.arraycopy(p.fine[k], 0, fine[k], frame, n);
-            }
-            frame += n;
-            for (String w : p.warnings) {
-                warnings.add("Segment " + (i + 1) + ": " + w);
-            }
-            truncated |= p.textTruncated;
-        }
-        return new Speech(samples, parts.get(0).sampleRate, semantic, coarse, fine, warnings, truncated, segments);
+    /** The public view of what the pipeline produced. */
+    Speech(Utterance u) {
+        this(u.samples(), u.sampleRate(), u.semantic(), u.coarse(), u.fine(), u.warnings(), u.textTruncated(),
+                u.segments());
     }
 
     /** Mono samples in [-1, 1] (not clipped), at {@link #sampleRate()}. */
@@ -157,11 +110,6 @@ public final class Speech {
      */
     public List<Segment> segments() {
         return segments;
-    }
-
-    /** Whether {@link #toVoicePreset()} has something to continue from (the generation spoke). */
-    boolean canBeVoice() {
-        return semantic.length > 0 && fine[0].length > 0;
     }
 
     /** This generation as a voice preset: later calls with it continue in the same voice. */

@@ -1,9 +1,17 @@
 package io.github.bark4j;
 
-import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+
+import io.github.bark4j.internal.hub.HubOptions;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.internal.model.Voices;
+import io.github.bark4j.internal.pipeline.Cancellation;
+import io.github.bark4j.internal.pipeline.Failures;
+import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.internal.pipeline.SegmentRun;
+import io.github.bark4j.internal.pipeline.Segmenter;
+import io.github.bark4j.internal.pipeline.Utterance;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,14 +59,8 @@ import java.util.stream.StreamSupport;
 public final class Synthesizer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Synthesizer.class);
 
-    private final BarkModel model;
-    private final Precision precision;
-    private final Attention attention;
-    private final boolean nativeStep;
-    private final Offload offload;
-    private final Device device;
-    private final Voices voices;
     private final Pipeline pipeline;
+    private final Voices voices;
     /** Readers: calls in flight; the writer: the release of the model's memory. */
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
@@ -67,16 +69,9 @@ public final class Synthesizer implements AutoCloseable {
     /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
     public static final long CLOSE_WAIT_SECONDS = 30;
 
-    private Synthesizer(BarkModel model, Precision precision, Attention attention, boolean nativeStep, Offload offload,
-            Device device, Voices voices) {
-        this.model = model;
-        this.precision = precision;
-        this.attention = attention;
-        this.nativeStep = nativeStep;
-        this.offload = offload;
-        this.device = device;
+    private Synthesizer(Pipeline pipeline, Voices voices) {
+        this.pipeline = pipeline;
         this.voices = voices;
-        this.pipeline = new Pipeline(model, device, offload);
     }
 
     public static Builder builder() {
@@ -84,31 +79,31 @@ public final class Synthesizer implements AutoCloseable {
     }
 
     public Precision precision() {
-        return precision;
+        return pipeline.speed().precision();
     }
 
     /** The attention kernel in use: {@link Attention#EAGER} when SDPA was asked for but is unavailable. */
     public Attention attention() {
-        return attention;
+        return pipeline.speed().attention();
     }
 
     /** Whether the semantic and coarse decode steps run as one native call each (see {@link Builder#nativeStep}). */
     public boolean nativeStep() {
-        return nativeStep;
+        return pipeline.speed().nativeStep();
     }
 
     public Offload offload() {
-        return offload;
+        return pipeline.offload();
     }
 
     /** The compute device, e.g. "cpu()" or "gpu(0)". */
     public String device() {
-        return device.toString();
+        return pipeline.device().toString();
     }
 
     /** Audio sample rate of this model's codec (24000 for Bark). */
     public int sampleRate() {
-        return model.config.codec().samplingRate();
+        return pipeline.sampleRate();
     }
 
     /** Speaks {@code text} with the default options (sampling, no voice preset). */
@@ -196,9 +191,9 @@ public final class Synthesizer implements AutoCloseable {
                     batch.add(segments.get(rows.get(r)).get(0));
                     batchSeeds[r] = seeds[rows.get(r)];
                 }
-                List<Speech> done = pipeline.generate(batch, voice, options, batchSeeds);
+                List<Utterance> done = pipeline.generate(batch, voice, options, batchSeeds);
                 for (int r = 0; r < rows.size(); r++) {
-                    out[rows.get(r)] = done.get(r);
+                    out[rows.get(r)] = new Speech(done.get(r));
                 }
             }
             for (int i = 0; i < n; i++) {
@@ -236,7 +231,7 @@ public final class Synthesizer implements AutoCloseable {
         SegmentRun run = new SegmentRun(segments, voice, options, seed, true,
                 (texts, v, seeds) -> Cancellation.during(closed::get, () -> batch.run(texts, v, seeds)));
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(run, Spliterator.ORDERED | Spliterator.NONNULL),
-                false).onClose(() -> closed.set(true));
+                false).map(Speech::new).onClose(() -> closed.set(true));
     }
 
     /** The segments {@code text} is spoken in: one for short text or {@code longForm(false)}. */
@@ -255,9 +250,9 @@ public final class Synthesizer implements AutoCloseable {
     }
 
     private Speech join(SegmentRun run, GenerationOptions o) {
-        List<Speech> parts = new ArrayList<>(run.size());
+        List<Utterance> parts = new ArrayList<>(run.size());
         run.forEachRemaining(parts::add);
-        return Speech.join(parts, (int) Math.round(o.pauseSeconds() * sampleRate()));
+        return new Speech(Utterance.join(parts, (int) Math.round(o.pauseSeconds() * sampleRate())));
     }
 
     private SegmentRun.Batch batchRunner(GenerationOptions o) {
@@ -282,7 +277,7 @@ public final class Synthesizer implements AutoCloseable {
             // calls in flight stop within one decode step once close() begins
             return Cancellation.during(() -> closed, work);
         } catch (RuntimeException e) {
-            throw closed ? closedDuringCall(e) : Failures.duringGeneration(e, device.toString());
+            throw closed ? closedDuringCall(e) : Failures.duringGeneration(e, device());
         } finally {
             if (grad) {
                 JniUtils.setGradMode(true);
@@ -344,7 +339,7 @@ public final class Synthesizer implements AutoCloseable {
     }
 
     BarkModel model() {
-        return model;
+        return pipeline.model();
     }
 
     /**
@@ -390,7 +385,7 @@ public final class Synthesizer implements AutoCloseable {
     private void release() {
         if (!released) {
             released = true;
-            model.close();
+            pipeline.close();
         }
     }
 
@@ -511,30 +506,7 @@ public final class Synthesizer implements AutoCloseable {
                     HubOptions.extendOfflineToDjl(System::getenv);
                 }
             }
-            Engine engine;
-            try {
-                engine = Engine.getEngine("PyTorch");
-            } catch (RuntimeException e) {
-                throw new ModelLoadException("DJL's PyTorch engine is unavailable (" + e.getMessage() + "): add"
-                        + " ai.djl.pytorch:pytorch-native-cpu (or a GPU build) and pytorch-jni to the classpath", e);
-            }
-            Device dev = device == null ? engine.defaultDevice() : Device.fromName(device, engine);
-            SpeedChoice choice = SpeedChoice.resolve(precision, attention, nativeStep, offload,
-                    NativeOps.isAvailable(), NativeOps.unavailableReason(), dev.isGpu());
-            choice.notes().forEach(LOG::warn);
-            AttentionKernel kernel = choice.attention() == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
-            Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
-            BarkModel model;
-            try {
-                model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(),
-                        choice.nativeStep());
-            } catch (RuntimeException e) {
-                throw Failures.duringLoad(e, dir);
-            }
-            LOG.debug("Loaded Bark model from {} ({}, {}, native step {}, {}, offload {})", dir, choice.precision(),
-                    choice.attention(), choice.nativeStep(), dev, offload);
-            return new Synthesizer(model, choice.precision(), choice.attention(), choice.nativeStep(), offload, dev,
-                    voices);
+            return new Synthesizer(Pipeline.load(dir, precision, attention, nativeStep, offload, device), voices);
         }
     }
 }

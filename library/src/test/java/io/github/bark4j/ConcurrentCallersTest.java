@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

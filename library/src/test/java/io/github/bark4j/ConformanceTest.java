@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import io.github.bark4j.internal.model.FirstPassLogitsTest;
+import io.github.bark4j.internal.nativ.NativeLibrary;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -3,6 +3,10 @@ package io.github.bark4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.github.bark4j.internal.pipeline.Coarse;
+import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.Test;
 
 /** The package-private fixed-length semantic mode that benchmarks rely on for constant work per run. */

@@ -2,6 +2,19 @@ package io.github.bark4j;
 
 import ai.djl.Device;
 
+import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
+import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.checkpoint.RestrictedUnpickler;
+import io.github.bark4j.internal.checkpoint.SafetensorsFile;
+import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.hub.ModelManifest;
+import io.github.bark4j.internal.io.ZipDirectory;
+import io.github.bark4j.internal.model.AttentionKernel;
+import io.github.bark4j.internal.model.BarkConfig;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

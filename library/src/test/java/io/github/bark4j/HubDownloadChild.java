@@ -1,5 +1,8 @@
 package io.github.bark4j;
 
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.ModelManifest;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

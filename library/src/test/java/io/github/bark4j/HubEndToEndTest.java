@@ -9,6 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
+import io.github.bark4j.internal.checkpoint.DType;
+import io.github.bark4j.internal.checkpoint.Npy;
+import io.github.bark4j.internal.hub.ModelManifest;
+import io.github.bark4j.internal.model.Voices;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

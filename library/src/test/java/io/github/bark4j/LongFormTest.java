@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -215,7 +217,6 @@ class LongFormTest {
                 parts.add(e.samples());
             }
             assertJoinedWithPauses(whole, parts, 6000);
-            assertArrayEquals(whole.samples(), Speech.join(elements, 6000).samples());
         }
     }
 

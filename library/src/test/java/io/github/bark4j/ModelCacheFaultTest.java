@@ -24,6 +24,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.ModelManifest;
+import io.github.bark4j.testing.SharedFiles;
+
 /**
  * Faults in the model cache, each ending in a typed {@link ModelDownloadException} or healing itself,
  * and never in a cached file that passes verification while being wrong: a read-only cache folder,

@@ -36,6 +36,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.ModelManifest;
+import io.github.bark4j.testing.SharedFiles;
+
 /**
  * Downloads from a loopback fake Hub serving the tiny-bark fixture as model {@code test/tiny-bark},
  * with a manifest built here from the fixture's real SHA-256 values.

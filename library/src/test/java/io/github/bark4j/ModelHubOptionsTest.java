@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.HubOptions;
+import io.github.bark4j.internal.hub.ModelManifest;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;

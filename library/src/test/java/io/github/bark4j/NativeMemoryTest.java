@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDManager;
 
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -3,6 +3,8 @@ package io.github.bark4j;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -9,6 +9,18 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
+import io.github.bark4j.internal.checkpoint.Npy;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.internal.model.FirstPassLogitsTest;
+import io.github.bark4j.internal.model.Gpt;
+import io.github.bark4j.internal.model.KvCache;
+import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.internal.nativ.NativeOps;
+import io.github.bark4j.internal.pipeline.Sampler;
+import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

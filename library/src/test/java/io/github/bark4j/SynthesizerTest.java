@@ -9,6 +9,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 
+import io.github.bark4j.internal.checkpoint.DType;
+import io.github.bark4j.internal.checkpoint.Npy;
+import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.checkpoint.SafetensorsFile;
+import io.github.bark4j.internal.checkpoint.SafetensorsWriter;
+import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.model.GptWeights;
+import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.internal.model.Voices;
+import io.github.bark4j.internal.pipeline.Fine;
+import io.github.bark4j.internal.pipeline.Sampler;
+import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -41,7 +41,7 @@ class WrittenFilePermissionsTest {
         speech.toVoicePreset().save(npz);
         assertEquals(usual, Files.getPosixFilePermissions(npz));
         VoicePreset back = VoicePreset.load(npz);
-        assertEquals(3, back.semanticView().length);
+        assertEquals(3, back.semanticPrompt().length);
 
         // writing again replaces the file in one step
         speech.writeWav(wav);

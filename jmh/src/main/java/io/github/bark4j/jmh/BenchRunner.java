@@ -103,7 +103,7 @@ public final class BenchRunner {
         double minutes = (System.nanoTime() - t0) / 60e9;
         String loadAfter = Machine.loadAverage();
         String title = "bark4j benchmarks, " + matrix.name().toLowerCase(Locale.ROOT) + " matrix, " + stem;
-        String report = io.github.bark4j.ReportGenerator.render(io.github.bark4j.ReportGenerator.read(json), title,
+        String report = ReportGenerator.render(ReportGenerator.read(json), title,
                 Machine.describe(cores, device) + String.format(Locale.ROOT, "; matrix wall time %.1f min", minutes)
                         + "; 1-minute load average before / after: " + loadBefore + " / " + loadAfter
                         + " (above 0 before the run, other processes were competing for the cores)");

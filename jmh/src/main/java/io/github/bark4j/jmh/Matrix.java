@@ -31,11 +31,11 @@ enum Matrix {
     FULL;
 
     /** Benchmark method names of this module, as JMH names them. */
-    static final String STAGES = "io.github.bark4j.StageBenchmark.";
-    static final String E2E = "io.github.bark4j.EndToEndBenchmark.generate";
-    static final String ATTENTION = "io.github.bark4j.KernelBenchmark.attention";
-    static final String CONV = "io.github.bark4j.KernelBenchmark.convTranspose";
-    static final String LONG = "io.github.bark4j.LongWorkloadBenchmark.generate";
+    static final String STAGES = StageBenchmark.class.getName() + ".";
+    static final String E2E = EndToEndBenchmark.class.getName() + ".generate";
+    static final String ATTENTION = KernelBenchmark.class.getName() + ".attention";
+    static final String CONV = KernelBenchmark.class.getName() + ".convTranspose";
+    static final String LONG = LongWorkloadBenchmark.class.getName() + ".generate";
 
     /**
      * One JMH invocation: these benchmark methods × the cartesian product of these parameters.

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -6,6 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.internal.model.Ops;
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeOps;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

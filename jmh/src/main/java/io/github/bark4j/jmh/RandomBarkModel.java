@@ -1,9 +1,21 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.checkpoint.DType;
+import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.checkpoint.SafetensorsWriter;
+import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.model.BarkConfig;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.internal.model.CodecConfig;
+import io.github.bark4j.internal.model.CodecDecoder;
+import io.github.bark4j.internal.model.GptConfig;
+import io.github.bark4j.internal.model.GptWeights;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * "Optimizing Bark" post: one row per configuration; latency, memory and throughput as absolute values
  * and relative to the unoptimised row of the same model size.
  *
- * <pre>java -cp jmh/target/benchmarks.jar io.github.bark4j.ReportGenerator results.json [report.md [machine]]</pre>
+ * <pre>java -cp jmh/target/benchmarks.jar io.github.bark4j.jmh.ReportGenerator results.json [report.md [machine]]</pre>
  */
 public final class ReportGenerator {
     /**
@@ -37,11 +37,13 @@ public final class ReportGenerator {
             "batch", "1",
             "device", "");
 
-    private static final String STAGES = "io.github.bark4j.StageBenchmark.";
-    private static final String E2E = "io.github.bark4j.EndToEndBenchmark.generate";
-    private static final String ATTENTION = "io.github.bark4j.KernelBenchmark.attention";
-    private static final String CONV = "io.github.bark4j.KernelBenchmark.convTranspose";
-    private static final String LONG = "io.github.bark4j.LongWorkloadBenchmark.generate";
+    private static final String STAGES = Matrix.STAGES;
+    private static final String E2E = Matrix.E2E;
+    private static final String ATTENTION = Matrix.ATTENTION;
+    private static final String CONV = Matrix.CONV;
+    private static final String LONG = Matrix.LONG;
+    /** Where the benchmarks lived before io.github.bark4j.jmh: results in jmh/results/ still name it. */
+    private static final String OLD_PACKAGE = "io.github.bark4j.";
 
     private ReportGenerator() {}
 
@@ -62,6 +64,16 @@ public final class ReportGenerator {
         } else {
             System.out.print(md);
         }
+    }
+
+    /** A benchmark's name in this package, also for results written before the benchmarks moved here. */
+    static String currentName(String benchmark) {
+        if (!benchmark.startsWith(OLD_PACKAGE)) {
+            return benchmark;
+        }
+        String rest = benchmark.substring(OLD_PACKAGE.length());
+        // "Class.method" directly in the old package: one dot
+        return rest.indexOf('.') == rest.lastIndexOf('.') ? Matrix.class.getPackageName() + "." + rest : benchmark;
     }
 
     public static List<Result> read(Path json) throws IOException {
@@ -89,7 +101,7 @@ public final class ReportGenerator {
                 default -> throw new IllegalArgumentException(o.get("benchmark") + " has unit " + unit
                         + ", expected time per operation");
             };
-            out.add(new Result(o.get("benchmark").getAsString(), params, toMs * number(primary.get("score")),
+            out.add(new Result(currentName(o.get("benchmark").getAsString()), params, toMs * number(primary.get("score")),
                     toMs * number(primary.get("scoreError")), "ms/op", samples, secondary));
         }
         return out;

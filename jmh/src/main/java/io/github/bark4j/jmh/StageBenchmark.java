@@ -1,7 +1,14 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.pipeline.Coarse;
+import io.github.bark4j.internal.pipeline.Fine;
+import io.github.bark4j.internal.pipeline.Sampler;
+import io.github.bark4j.internal.pipeline.Semantic;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -45,13 +52,13 @@ public class StageBenchmark {
 
         @Setup(Level.Trial)
         public void make(BarkState s) {
-            textIds = s.synth.tokenize(Workload.TEXT, new java.util.ArrayList<>());
+            textIds = s.pipeline().tokenize(Workload.TEXT, new java.util.ArrayList<>());
             voice = Workload.voice();
             options = Workload.options(voice);
             semantic = Workload.semanticTokens();
             SplittableRandom r = new SplittableRandom(11);
             coarseWindow = Workload.codes(r, Coarse.CODEBOOKS, Workload.FINE_FRAMES);
-            fineCodes = Workload.codes(r, s.bark.config.fine().nCodesTotal(), Workload.CODEC_FRAMES);
+            fineCodes = Workload.codes(r, s.bark().config.fine().nCodesTotal(), Workload.CODEC_FRAMES);
         }
     }
 
@@ -60,9 +67,9 @@ public class StageBenchmark {
     @Measurement(iterations = 2)
     @OperationsPerInvocation(Workload.SEMANTIC_TOKENS)
     public int[] semantic(BarkState s, Inputs in) {
-        try (NDManager request = s.bark.manager().newSubManager(); NDScope scope = new NDScope()) {
+        try (NDManager request = s.bark().manager().newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            int[] out = Semantic.generate(s.bark.semantic, request, new long[][] {in.textIds}, in.voice, in.options,
+            int[] out = Semantic.generate(s.bark().semantic, request, new long[][] {in.textIds}, in.voice, in.options,
                     new Sampler[] {new Sampler(0)})[0];
             expect(out.length, Workload.SEMANTIC_TOKENS, "semantic tokens");
             return out;
@@ -74,9 +81,9 @@ public class StageBenchmark {
     @Measurement(iterations = 1)
     @OperationsPerInvocation(Workload.COARSE_TOKENS)
     public int[][] coarse(BarkState s, Inputs in) {
-        try (NDManager request = s.bark.manager().newSubManager(); NDScope scope = new NDScope()) {
+        try (NDManager request = s.bark().manager().newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            int[][] out = Coarse.generate(s.bark.coarse, request, new int[][] {in.semantic}, in.voice, in.options,
+            int[][] out = Coarse.generate(s.bark().coarse, request, new int[][] {in.semantic}, in.voice, in.options,
                     new Sampler[] {new Sampler(0)})[0];
             expect(out[0].length * Coarse.CODEBOOKS, Workload.COARSE_TOKENS, "coarse tokens");
             return out;
@@ -88,9 +95,9 @@ public class StageBenchmark {
     @Warmup(iterations = 1)
     @Measurement(iterations = 1)
     public int[][] fine(BarkState s, Inputs in) {
-        try (NDManager request = s.bark.manager().newSubManager(); NDScope scope = new NDScope()) {
+        try (NDManager request = s.bark().manager().newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            return Fine.generate(s.bark.fine, request, new int[][][] {in.coarseWindow}, null, in.options,
+            return Fine.generate(s.bark().fine, request, new int[][][] {in.coarseWindow}, null, in.options,
                     new Sampler[] {new Sampler(0)})[0];
         }
     }
@@ -100,10 +107,10 @@ public class StageBenchmark {
     @Measurement(iterations = 2)
     @OperationsPerInvocation(Workload.CODEC_SECONDS)
     public float[] codec(BarkState s, Inputs in) {
-        try (NDManager request = s.bark.manager().newSubManager(); NDScope scope = new NDScope()) {
+        try (NDManager request = s.bark().manager().newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            float[] audio = s.synth.decode(request, in.fineCodes);
-            expect(audio.length, Workload.CODEC_SECONDS * s.synth.sampleRate(), "audio samples");
+            float[] audio = s.pipeline().decode(request, in.fineCodes);
+            expect(audio.length, Workload.CODEC_SECONDS * s.pipeline().sampleRate(), "audio samples");
             return audio;
         }
     }

@@ -1,4 +1,11 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.ApiAccess;
+import io.github.bark4j.internal.model.Vocabulary;
+import io.github.bark4j.internal.pipeline.Coarse;
+import io.github.bark4j.internal.pipeline.Fine;
 
 import java.util.SplittableRandom;
 
@@ -59,8 +66,8 @@ final class Workload {
      * {@link #SEMANTIC_TOKENS} tokens).
      */
     static GenerationOptions options(VoicePreset voice) {
-        GenerationOptions.Builder b = GenerationOptions.builder().greedy().fixedSemanticTokens(SEMANTIC_TOKENS)
-                .longForm(false);
+        GenerationOptions.Builder b = ApiAccess.get().fixedSemanticTokens(GenerationOptions.builder().greedy(),
+                SEMANTIC_TOKENS).longForm(false);
         if (voice != null) {
             b.voice(voice);
         }
@@ -74,20 +81,20 @@ final class Workload {
      */
     static VoicePreset voice() {
         SplittableRandom r = new SplittableRandom(42);
-        int[] semantic = r.ints(300, 0, VoicePreset.SEMANTIC_VOCAB).toArray();
+        int[] semantic = r.ints(300, 0, Vocabulary.SEMANTIC_SIZE).toArray();
         return VoicePreset.of(semantic, codes(r, Coarse.CODEBOOKS, 320), codes(r, 8, 320));
     }
 
     /** Random semantic tokens standing in for the semantic stage's output. */
     static int[] semanticTokens() {
-        return new SplittableRandom(7).ints(SEMANTIC_TOKENS, 0, VoicePreset.SEMANTIC_VOCAB).toArray();
+        return new SplittableRandom(7).ints(SEMANTIC_TOKENS, 0, Vocabulary.SEMANTIC_SIZE).toArray();
     }
 
     /** Random (books, frames) codes 0..1023. */
     static int[][] codes(SplittableRandom r, int books, int frames) {
         int[][] c = new int[books][];
         for (int k = 0; k < books; k++) {
-            c[k] = r.ints(frames, 0, VoicePreset.CODEBOOK_SIZE).toArray();
+            c[k] = r.ints(frames, 0, Vocabulary.CODEBOOK_SIZE).toArray();
         }
         return c;
     }

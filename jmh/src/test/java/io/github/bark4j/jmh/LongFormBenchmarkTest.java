@@ -1,6 +1,9 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.internal.pipeline.Segmenter;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,7 +17,7 @@ class ReportGeneratorTest {
 
     /** One JMH JSON entry, trimmed to the fields the report reads. */
     private static String entry(String benchmark, String params, double score, String unit, String secondary) {
-        return "{\"benchmark\": \"io.github.bark4j." + benchmark + "\", \"params\": {" + params + "},"
+        return "{\"benchmark\": \"io.github.bark4j.jmh." + benchmark + "\", \"params\": {" + params + "},"
                 + " \"primaryMetric\": {\"score\": " + score + ", \"scoreError\": \"NaN\", \"scoreUnit\": \"" + unit
                 + "\", \"rawData\": [[" + score + "]]}, \"secondaryMetrics\": {" + secondary + "}}";
     }
@@ -95,5 +95,12 @@ class ReportGeneratorTest {
         assertTrue(lines.contains("| bark-small, FP32, SDPA, no offload, 2 threads, step NATIVE | 40.5 | 58.0 | 18.4"
                 + " | 3.0 | 90.0 | 5.85 | 2.00× faster | 3000 | 2.0 |"), md);
         assertFalse(md.contains("## End to end"), "the long workload is not a row of the short tables");
+    }
+
+    @Test
+    void resultsWrittenBeforeTheBenchmarksMovedKeepTheirRows() {
+        assertEquals(Matrix.LONG, ReportGenerator.currentName("io.github.bark4j.LongWorkloadBenchmark.generate"));
+        assertEquals(Matrix.STAGES + "fine", ReportGenerator.currentName("io.github.bark4j.StageBenchmark.fine"));
+        assertEquals(Matrix.E2E, ReportGenerator.currentName(Matrix.E2E));
     }
 }

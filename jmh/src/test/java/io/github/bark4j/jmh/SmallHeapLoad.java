@@ -1,4 +1,8 @@
-package io.github.bark4j;
+package io.github.bark4j.jmh;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.Speech;
+import io.github.bark4j.Synthesizer;
 
 import java.nio.file.Path;
 
@@ -13,7 +17,7 @@ final class SmallHeapLoad {
         try (Synthesizer s = Synthesizer.builder().modelDir(Path.of(args[0])).build()) {
             System.out.println("LOADED maxHeap=" + Runtime.getRuntime().maxMemory());
             Speech speech = s.generate("Hello world", GenerationOptions.builder().greedy()
-                    .fixedSemanticTokens(8).build());
+                    .maxSemanticSeconds(0.2).build());
             System.out.println("SPOKE " + speech.samples().length);
         }
         System.exit(0);

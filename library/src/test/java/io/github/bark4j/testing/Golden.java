@@ -1,9 +1,13 @@
-package io.github.bark4j;
+package io.github.bark4j.testing;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+
+import io.github.bark4j.internal.checkpoint.DType;
+import io.github.bark4j.internal.checkpoint.Npy;
+import io.github.bark4j.internal.checkpoint.RawTensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,13 +16,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The golden cases of the tiny-bark fixture (outputs of the original Bark code, greedy, float64). */
-final class Golden {
-    record Case(String name, String text, String voice, double maxSemanticSeconds, long[] textIds, int[] semantic,
+public final class Golden {
+    public record Case(String name, String text, String voice, double maxSemanticSeconds, long[] textIds, int[] semantic,
             int[][] coarse, int[][] fine, Path audioFile, int audioSamples, double minTop2Gap) {}
 
     private Golden() {}
 
-    static List<Case> cases() throws IOException {
+    public static List<Case> cases() throws IOException {
         Path dir = SharedFiles.tinyBark();
         JsonObject root = JsonParser.parseString(Files.readString(dir.resolve("golden.json"))).getAsJsonObject();
         List<Case> out = new ArrayList<>();
@@ -34,11 +38,11 @@ final class Golden {
         return out;
     }
 
-    static Case byName(String name) throws IOException {
+    public static Case byName(String name) throws IOException {
         return cases().stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
     }
 
-    static long[] longs(JsonArray a) {
+    public static long[] longs(JsonArray a) {
         long[] out = new long[a.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = a.get(i).getAsLong();
@@ -62,7 +66,7 @@ final class Golden {
         return out;
     }
 
-    static double[] npyDoubles(String file) {
+    public static double[] npyDoubles(String file) {
         RawTensor t = Npy.read(SharedFiles.tinyBark().resolve(file));
         double[] out = new double[(int) t.numElements()];
         var b = t.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);

@@ -1,13 +1,13 @@
-package io.github.bark4j;
+package io.github.bark4j.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Locates the read-only fixtures and voices that sit beside the checkout in {@code ../shared}. */
-final class SharedFiles {
+public final class SharedFiles {
     private SharedFiles() {}
 
-    static Path shared() {
+    public static Path shared() {
         String prop = System.getProperty("bark4j.shared");
         Path p = prop != null ? Path.of(prop) : Path.of("..", "shared");
         p = p.toAbsolutePath().normalize();
@@ -18,11 +18,11 @@ final class SharedFiles {
         return p;
     }
 
-    static Path tinyBark() {
+    public static Path tinyBark() {
         return shared().resolve("fixtures/tiny-bark");
     }
 
-    static Path voice(String name) {
+    public static Path voice(String name) {
         return shared().resolve("voices").resolve(name + ".npz");
     }
 }

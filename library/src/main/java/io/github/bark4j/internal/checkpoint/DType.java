@@ -1,9 +1,9 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import ai.djl.ndarray.types.DataType;
 
 /** Element types that may appear in weight and preset files, with their on-disk width. */
-enum DType {
+public enum DType {
     F64(8),
     F32(4),
     F16(2),
@@ -24,11 +24,11 @@ enum DType {
         this.bytes = bytes;
     }
 
-    boolean isFloatingPoint() {
+    public boolean isFloatingPoint() {
         return this == F64 || this == F32 || this == F16 || this == BF16;
     }
 
-    boolean isInteger() {
+    public boolean isInteger() {
         return !isFloatingPoint() && this != BOOL;
     }
 
@@ -37,7 +37,7 @@ enum DType {
      * the wide unsigned/16-bit integer types abort DJL's JNI, so they have no direct mapping and must
      * be converted in Java first.
      */
-    DataType djlTypeOrNull() {
+    public DataType djlTypeOrNull() {
         switch (this) {
             case F64:
                 return DataType.FLOAT64;

@@ -1,7 +1,7 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 /** IEEE 754 binary16 conversion (Java 17 has no Float.float16ToFloat). */
-final class HalfFloat {
+public final class HalfFloat {
     private HalfFloat() {}
 
     static float toFloat(short half) {

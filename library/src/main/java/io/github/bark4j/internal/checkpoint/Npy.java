@@ -1,4 +1,6 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,7 +25,7 @@ import java.util.zip.ZipFile;
  * deflated). Big-endian and Fortran-ordered arrays are converted to little-endian C order, so every
  * result is a plain {@link RawTensor}. Object arrays (pickles) are refused.
  */
-final class Npy {
+public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
@@ -33,7 +35,7 @@ final class Npy {
     private Npy() {}
 
     /** Reads one {@code .npy} file. */
-    static RawTensor read(Path path) {
+    public static RawTensor read(Path path) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(path);
@@ -47,7 +49,7 @@ final class Npy {
     }
 
     /** Reads every array of an {@code .npz} archive, keyed by member name without {@code .npy}. */
-    static Map<String, RawTensor> readNpz(Path path) {
+    public static Map<String, RawTensor> readNpz(Path path) {
         if (!Files.isRegularFile(path)) {
             throw new ModelLoadException("File not found: " + path);
         }
@@ -227,7 +229,7 @@ final class Npy {
     }
 
     /** Writes an int64 or float64 array as {@code .npy} v1 bytes (used to save voice presets). */
-    static byte[] write(long[] shape, DType dtype, ByteBuffer littleEndianData) {
+    public static byte[] write(long[] shape, DType dtype, ByteBuffer littleEndianData) {
         String descr;
         switch (dtype) {
             case I64: descr = "<i8"; break;

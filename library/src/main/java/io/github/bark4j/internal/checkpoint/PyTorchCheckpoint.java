@@ -1,8 +1,10 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
-import io.github.bark4j.RestrictedUnpickler.Dict;
-import io.github.bark4j.RestrictedUnpickler.StorageRef;
-import io.github.bark4j.RestrictedUnpickler.TensorRef;
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.checkpoint.RestrictedUnpickler.Dict;
+import io.github.bark4j.internal.checkpoint.RestrictedUnpickler.StorageRef;
+import io.github.bark4j.internal.checkpoint.RestrictedUnpickler.TensorRef;
+import io.github.bark4j.internal.io.ZipDirectory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,7 +30,7 @@ import java.util.zip.Inflater;
  * (zip64 included) load without heap copies. Tensors sharing a storage (tied weights) each come out
  * under their own name. BF16 stays BF16; big-endian checkpoints are refused.
  */
-final class PyTorchCheckpoint implements TensorSource {
+public final class PyTorchCheckpoint implements TensorSource {
     private static final long MAX_PICKLE_BYTES = 512L << 20;
 
     private record Tensor(DType dtype, long[] shape, long[] stride, long storageStart, long offset) {}
@@ -43,7 +45,7 @@ final class PyTorchCheckpoint implements TensorSource {
         this.tensors = tensors;
     }
 
-    static PyTorchCheckpoint open(Path path) {
+    public static PyTorchCheckpoint open(Path path) {
         FileChannel channel = TensorSource.openReadOnly(path);
         try {
             return new PyTorchCheckpoint(path, channel, parse(path, channel));

@@ -1,4 +1,6 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,9 +10,9 @@ import java.util.Arrays;
  * A tensor as it lies in a file: element type, shape and little-endian bytes (often a slice of a
  * memory-mapped file). Nothing is copied until a caller asks for values.
  */
-record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
+public record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
 
-    RawTensor {
+    public RawTensor {
         // a whole buffer is kept as it is (a fresh mapping stays one, so MappedBuffers can unmap it)
         if (data.position() != 0 || data.limit() != data.capacity()) {
             data = data.slice();
@@ -25,7 +27,7 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
         }
     }
 
-    static long numElements(long[] shape) {
+    public static long numElements(long[] shape) {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
@@ -36,16 +38,16 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
         return n;
     }
 
-    long numElements() {
+    public long numElements() {
         return numElements(shape);
     }
 
-    int rank() {
+    public int rank() {
         return shape.length;
     }
 
     /** All values widened to float. Integer types are converted exactly where they fit. */
-    float[] toFloatArray() {
+    public float[] toFloatArray() {
         int n = Math.toIntExact(numElements());
         float[] out = new float[n];
         ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -56,7 +58,7 @@ record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data) {
     }
 
     /** All values as long; only for integer and bool tensors (voice presets, token arrays). */
-    long[] toLongArray() {
+    public long[] toLongArray() {
         if (dtype.isFloatingPoint()) {
             throw new ModelLoadException("Tensor '" + name + "' is " + dtype + ", expected integers");
         }

@@ -1,4 +1,7 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.UnsafeCheckpointException;
 
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -22,7 +25,7 @@ import java.util.Map;
  * instantiate arbitrary classes (INST, OBJ, NEWOBJ, NEWOBJ_EX, EXT*) raise
  * {@link UnsafeCheckpointException} as soon as they are read, before any tensor is touched.
  */
-final class RestrictedUnpickler {
+public final class RestrictedUnpickler {
 
     /** Python's None (the stack cannot hold Java null). */
     enum None { NONE }
@@ -117,7 +120,7 @@ final class RestrictedUnpickler {
      * @throws UnsafeCheckpointException for anything outside the allow-list
      * @throws ModelLoadException for malformed or unsupported pickles
      */
-    static Object load(byte[] data, String source) {
+    public static Object load(byte[] data, String source) {
         RestrictedUnpickler u = new RestrictedUnpickler(data, source);
         try {
             return u.run();

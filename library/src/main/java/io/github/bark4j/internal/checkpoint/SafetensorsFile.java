@@ -1,8 +1,10 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,7 +23,7 @@ import java.util.Set;
  * files far beyond 2 GiB load without heap copies (only a single tensor must stay under 2 GiB, a limit
  * of Java's ByteBuffer).
  */
-final class SafetensorsFile implements TensorSource {
+public final class SafetensorsFile implements TensorSource {
     private static final long MAX_HEADER_BYTES = 100L << 20;
 
     private record Entry(DType dtype, long[] shape, long begin, long end) {}
@@ -41,7 +43,7 @@ final class SafetensorsFile implements TensorSource {
         this.metadata = metadata;
     }
 
-    static SafetensorsFile open(Path path) {
+    public static SafetensorsFile open(Path path) {
         FileChannel channel = TensorSource.openReadOnly(path);
         try {
             return parse(path, channel);

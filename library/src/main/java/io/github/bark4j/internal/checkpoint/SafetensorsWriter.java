@@ -1,7 +1,10 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.io.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,14 +26,14 @@ import java.util.TreeSet;
  * bytes in the same order. Data is streamed tensor by tensor through a {@link FileChannel}; the file
  * is written beside the target and renamed into place, so a crash never leaves a half-written file.
  */
-final class SafetensorsWriter {
+public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
-    static void write(TensorSource src, Path out) {
+    public static void write(TensorSource src, Path out) {
         write(src, out, Map.of("format", "pt"));
     }
 
-    static void write(TensorSource src, Path out, Map<String, String> metadata) {
+    public static void write(TensorSource src, Path out, Map<String, String> metadata) {
         Path target = out.toAbsolutePath();
         List<String> names = new ArrayList<>(new TreeSet<>(src.names()));
         if (names.contains("__metadata__")) {

@@ -1,4 +1,6 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -12,7 +14,7 @@ import java.util.Set;
  * A set of named tensors read from a checkpoint file (safetensors, PyTorch zip, npz). Tensors stay in
  * the file (memory-mapped) until a caller converts them; close releases the mapping.
  */
-interface TensorSource extends Closeable {
+public interface TensorSource extends Closeable {
 
     /** Every tensor name in the file, in file order. */
     Set<String> names();

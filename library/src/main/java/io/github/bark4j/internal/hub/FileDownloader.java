@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.hub;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -36,6 +36,9 @@ import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.github.bark4j.ModelDownloadException;
+import io.github.bark4j.internal.io.AtomicFiles;
+
 /**
  * Brings one file into the cache: resumable HTTP download into a {@code .part} file, size and SHA-256
  * verified while streaming, atomic move into place, a record of the verified hash beside it. A
@@ -46,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * {@code <revision folder>/.bark4j/dir/}, {@code name.part}, {@code name.lock} and
  * {@code name.sha256.json} (the trust record).
  */
-final class FileDownloader {
+public final class FileDownloader {
     private static final Logger log = LoggerFactory.getLogger(FileDownloader.class);
     private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
@@ -57,7 +60,7 @@ final class FileDownloader {
     static final String TRUST_FIRST_USE = "first-use";
 
     /** Everything known about one file to fetch. {@code size}/{@code sha256} null when not pinned. */
-    record Spec(String display, URI url, Path target, Path metaDir, Long size, String sha256, String unpinned) {
+    public record Spec(String display, URI url, Path target, Path metaDir, Long size, String sha256, String unpinned) {
         Path part() {
             return metaDir.resolve(target.getFileName() + ".part");
         }
@@ -66,7 +69,7 @@ final class FileDownloader {
             return metaDir.resolve(target.getFileName() + ".lock");
         }
 
-        Path record() {
+        public Path record() {
             return metaDir.resolve(target.getFileName() + ".sha256.json");
         }
     }
@@ -94,7 +97,7 @@ final class FileDownloader {
         return t;
     });
 
-    FileDownloader(HubOptions options) {
+    public FileDownloader(HubOptions options) {
         this.options = options;
         this.client = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
@@ -104,7 +107,7 @@ final class FileDownloader {
     }
 
     /** Returns {@code spec.target()} once it holds verified bytes, downloading it if needed. */
-    Path fetch(Spec spec) {
+    public Path fetch(Spec spec) {
         if (isVerified(spec, readRecord(spec))) {
             return spec.target();
         }
@@ -581,7 +584,7 @@ final class FileDownloader {
                 "Interrupted while downloading " + spec.display(), e);
     }
 
-    static MessageDigest sha256() {
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -589,7 +592,7 @@ final class FileDownloader {
         }
     }
 
-    static String hashFile(Path file, long length) throws IOException {
+    public static String hashFile(Path file, long length) throws IOException {
         MessageDigest md = sha256();
         hashInto(md, file, length);
         return HexFormat.of().formatHex(md.digest());

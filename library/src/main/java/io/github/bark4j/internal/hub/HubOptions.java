@@ -1,4 +1,7 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.hub;
+
+import io.github.bark4j.DownloadListener;
+import io.github.bark4j.ModelHub;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -12,7 +15,7 @@ import java.util.function.UnaryOperator;
  * Validated settings of a {@link ModelHub}. Unset builder values fall back, in order, to system
  * properties, environment variables and defaults (see {@link #resolve}).
  */
-record HubOptions(
+public record HubOptions(
         Path cacheDir,
         String endpoint,
         boolean offline,
@@ -37,13 +40,13 @@ record HubOptions(
     static final String PROP_MANIFEST = "bark4j.manifest";
     static final String ENV_MANIFEST = "BARK4J_MANIFEST";
 
-    static final int DEFAULT_MAX_ATTEMPTS = 5;
-    static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
-    static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(30);
-    static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
-    static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(60);
+    public static final int DEFAULT_MAX_ATTEMPTS = 5;
+    public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(60);
 
-    HubOptions {
+    public HubOptions {
         Objects.requireNonNull(cacheDir, "cacheDir");
         cacheDir = cacheDir.toAbsolutePath().normalize();
         endpoint = normalizeEndpoint(endpoint);
@@ -66,7 +69,7 @@ record HubOptions(
      * {@code HF_HUB_OFFLINE} is true/1/yes/on. DJL's {@code ai.djl.offline} is not among them: it
      * keeps DJL from downloading native libraries and says nothing about model files.
      */
-    static HubOptions resolve(Path cacheDir, String endpoint, Boolean offline, DownloadListener listener,
+    public static HubOptions resolve(Path cacheDir, String endpoint, Boolean offline, DownloadListener listener,
             int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration connectTimeout,
             Duration readTimeout, UnaryOperator<String> props, UnaryOperator<String> env) {
         Path dir = cacheDir != null ? cacheDir : defaultCacheDir(props, env);
@@ -79,7 +82,7 @@ record HubOptions(
     }
 
     /** Whether the system properties or environment turn bark4j's model downloads off. */
-    static boolean offlineByDefault(UnaryOperator<String> props, UnaryOperator<String> env) {
+    public static boolean offlineByDefault(UnaryOperator<String> props, UnaryOperator<String> env) {
         return truthy(props.apply(PROP_OFFLINE)) || truthy(env.apply(ENV_OFFLINE)) || truthy(env.apply(ENV_HF_OFFLINE));
     }
 
@@ -88,14 +91,14 @@ record HubOptions(
      * ({@code -Dai.djl.offline} or {@code DJL_OFFLINE}) is unset, sets {@code ai.djl.offline=true} so
      * that DJL does not download native libraries either. An explicit DJL setting is left alone.
      */
-    static void extendOfflineToDjl(UnaryOperator<String> env) {
+    public static void extendOfflineToDjl(UnaryOperator<String> env) {
         if (System.getProperty(PROP_DJL_OFFLINE) == null && env.apply(ENV_DJL_OFFLINE) == null) {
             System.setProperty(PROP_DJL_OFFLINE, "true");
         }
     }
 
     /** The manifest file named by {@code -Dbark4j.manifest} or {@code BARK4J_MANIFEST}, or null. */
-    static Path manifestOverride(UnaryOperator<String> props, UnaryOperator<String> env) {
+    public static Path manifestOverride(UnaryOperator<String> props, UnaryOperator<String> env) {
         String p = firstNonBlank(props.apply(PROP_MANIFEST), env.apply(ENV_MANIFEST), null);
         return p == null ? null : Path.of(p);
     }
@@ -134,7 +137,7 @@ record HubOptions(
         return r != null && !r.isBlank() ? r.trim() : d;
     }
 
-    static String normalizeEndpoint(String endpoint) {
+    public static String normalizeEndpoint(String endpoint) {
         Objects.requireNonNull(endpoint, "endpoint");
         String e = endpoint.trim();
         while (e.endsWith("/")) {

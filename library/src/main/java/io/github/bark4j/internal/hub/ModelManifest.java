@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.hub;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -17,33 +17,35 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
+import io.github.bark4j.ModelDownloadException;
+
 /**
  * The models manifest ({@code models-manifest.json}): for each model id, the Hub repository, a pinned
  * revision and the files bark4j needs with their size and SHA-256 where known. Parsing validates
  * everything; a bad manifest is a {@link ModelDownloadException} with reason {@code INVALID_MANIFEST}.
  */
-final class ModelManifest {
+public final class ModelManifest {
     static final int SCHEMA_VERSION = 1;
-    static final String RESOURCE = "io/github/bark4j/models-manifest.json";
+    public static final String RESOURCE = "io/github/bark4j/models-manifest.json";
 
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern REPO = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*");
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._-]+");
 
     /** One file of a model. {@code size} and {@code sha256} are null when not pinned. */
-    record FileEntry(String path, Long size, String sha256, boolean lazy, String unpinned) {
+    public record FileEntry(String path, Long size, String sha256, boolean lazy, String unpinned) {
         boolean pinned() {
             return sha256 != null;
         }
     }
 
     /** One model: Hub repository, pinned revision, files by path (manifest order). */
-    record Model(String id, String repo, String revision, Map<String, FileEntry> files) {
-        List<FileEntry> eagerFiles() {
+    public record Model(String id, String repo, String revision, Map<String, FileEntry> files) {
+        public List<FileEntry> eagerFiles() {
             return files.values().stream().filter(f -> !f.lazy()).toList();
         }
 
-        Optional<FileEntry> file(String path) {
+        public Optional<FileEntry> file(String path) {
             return Optional.ofNullable(files.get(path));
         }
     }
@@ -56,20 +58,20 @@ final class ModelManifest {
         this.models = models;
     }
 
-    String urlPattern() {
+    public String urlPattern() {
         return urlPattern;
     }
 
-    Map<String, Model> models() {
+    public Map<String, Model> models() {
         return models;
     }
 
-    Optional<Model> model(String id) {
+    public Optional<Model> model(String id) {
         return Optional.ofNullable(models.get(id));
     }
 
     /** The manifest shipped in the library jar. */
-    static ModelManifest bundled() {
+    public static ModelManifest bundled() {
         try (InputStream in = ModelManifest.class.getClassLoader().getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 throw invalid("classpath:" + RESOURCE, "resource not found (is the bark4j jar complete?)");
@@ -82,7 +84,7 @@ final class ModelManifest {
     }
 
     /** A manifest file, e.g. one named by {@code -Dbark4j.manifest} for a mirror or a private model. */
-    static ModelManifest load(Path file) {
+    public static ModelManifest load(Path file) {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -98,7 +100,7 @@ final class ModelManifest {
      *
      * @param source where the text came from, for error messages
      */
-    static ModelManifest parse(String json, String source) {
+    public static ModelManifest parse(String json, String source) {
         JsonObject root;
         try {
             JsonElement el = JsonParser.parseString(json);
@@ -222,7 +224,7 @@ final class ModelManifest {
     }
 
     /** Rejects absolute paths, backslashes, empty, dot and dot-dot segments and odd characters. */
-    static boolean isSafeRelativePath(String path) {
+    public static boolean isSafeRelativePath(String path) {
         if (path == null || path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
             return false;
         }

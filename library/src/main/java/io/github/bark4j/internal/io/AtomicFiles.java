@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -15,16 +15,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * temporary file is created like any new file, so the result gets the usual permissions from the
  * umask; {@code Files.createTempFile} would make it readable by its owner only.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** Writes the file's content to the stream it is given. */
-    interface Content {
+    public interface Content {
         void writeTo(OutputStream out) throws IOException;
     }
 
     private AtomicFiles() {}
 
     /** Writes {@code target} (creating its folder) from {@code content}, replacing any old file. */
-    static void write(Path target, Content content) throws IOException {
+    public static void write(Path target, Content content) throws IOException {
         Path file = target.toAbsolutePath();
         Files.createDirectories(file.getParent());
         Path tmp = newSibling(file);
@@ -39,7 +39,7 @@ final class AtomicFiles {
     }
 
     /** A new, empty, hidden file in {@code target}'s folder, with umask permissions. */
-    static Path newSibling(Path target) throws IOException {
+    public static Path newSibling(Path target) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         for (int attempt = 0; ; attempt++) {
             Path candidate = dir.resolve("." + target.getFileName() + "."
@@ -55,7 +55,7 @@ final class AtomicFiles {
     }
 
     /** Moves atomically where the file system can, else plainly; replaces {@code to}. */
-    static void move(Path from, Path to) throws IOException {
+    public static void move(Path from, Path to) throws IOException {
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {

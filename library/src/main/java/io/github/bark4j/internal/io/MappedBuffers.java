@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.io;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -14,7 +14,7 @@ import java.nio.MappedByteBuffer;
  * what Lucene used before Java 19) runs the buffer's cleaner now. Where it is missing, or for a
  * slice or duplicate, nothing happens and the GC unmaps later.
  */
-final class MappedBuffers {
+public final class MappedBuffers {
     private static final Object UNSAFE;
     private static final Method INVOKE_CLEANER;
 
@@ -43,7 +43,7 @@ final class MappedBuffers {
      *
      * @return whether it was unmapped now
      */
-    static boolean release(ByteBuffer buffer) {
+    public static boolean release(ByteBuffer buffer) {
         if (!(buffer instanceof MappedByteBuffer) || !buffer.isDirect() || INVOKE_CLEANER == null) {
             return false;
         }

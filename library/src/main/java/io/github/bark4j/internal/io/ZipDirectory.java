@@ -1,4 +1,6 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.io;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,9 +17,9 @@ import java.util.Map;
  * be memory-mapped in place. Understands zip64 (end-of-directory record and per-entry extra fields),
  * which PyTorch writes for checkpoints beyond 4 GiB. Only reads; never inflates large members.
  */
-final class ZipDirectory {
-    static final int METHOD_STORED = 0;
-    static final int METHOD_DEFLATED = 8;
+public final class ZipDirectory {
+    public static final int METHOD_STORED = 0;
+    public static final int METHOD_DEFLATED = 8;
 
     private static final int EOCD_SIG = 0x06054b50;
     private static final int ZIP64_EOCD_SIG = 0x06064b50;
@@ -31,8 +33,8 @@ final class ZipDirectory {
     private static final int U16 = 0xFFFF;
 
     /** One member as the central directory describes it. */
-    record Entry(String name, int method, int flags, long compressedSize, long size, long localHeaderOffset) {
-        boolean encrypted() {
+    public record Entry(String name, int method, int flags, long compressedSize, long size, long localHeaderOffset) {
+        public boolean encrypted() {
             return (flags & 1) != 0;
         }
     }
@@ -50,7 +52,7 @@ final class ZipDirectory {
     }
 
     /** Reads the directory; the channel stays owned by the caller. */
-    static ZipDirectory read(Path path, FileChannel channel) throws IOException {
+    public static ZipDirectory read(Path path, FileChannel channel) throws IOException {
         long size = channel.size();
         if (size < EOCD_LEN) {
             throw bad(path, "only " + size + " bytes, too short for a zip file");
@@ -178,15 +180,15 @@ final class ZipDirectory {
         throw bad(path, "entry " + name + " needs a zip64 extra field but has none");
     }
 
-    Map<String, Entry> entries() {
+    public Map<String, Entry> entries() {
         return Collections.unmodifiableMap(entries);
     }
 
-    FileChannel channel() {
+    public FileChannel channel() {
         return channel;
     }
 
-    Entry get(String name) {
+    public Entry get(String name) {
         return entries.get(name);
     }
 
@@ -194,7 +196,7 @@ final class ZipDirectory {
      * Where the member's bytes begin: after its local header, whose name and extra lengths may differ
      * from the central directory's (PyTorch pads the local extra field to align data to 64 bytes).
      */
-    long dataOffset(Entry e) throws IOException {
+    public long dataOffset(Entry e) throws IOException {
         ByteBuffer loc = readAt(path, channel, e.localHeaderOffset(), 30);
         if (loc.getInt(0) != LOC_SIG) {
             throw bad(path, "no local header for " + e.name() + " at offset " + e.localHeaderOffset());
@@ -207,7 +209,7 @@ final class ZipDirectory {
         return start;
     }
 
-    static ByteBuffer readAt(Path path, FileChannel channel, long position, int length) throws IOException {
+    public static ByteBuffer readAt(Path path, FileChannel channel, long position, int length) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
         while (buf.hasRemaining()) {
             int n = channel.read(buf, position + buf.position());

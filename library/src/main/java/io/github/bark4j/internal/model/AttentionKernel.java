@@ -1,13 +1,15 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
+
+import io.github.bark4j.internal.nativ.NativeOps;
 
 /**
  * Scaled dot-product attention over heads: q (B, heads, Tq, hd), k and v (B, heads, Tk, hd) → (B,
  * heads, Tq, hd). A causal kernel aligns the mask bottom-right: query i sees keys 0..Tk-Tq+i, which is
  * what decoding with a KV cache needs.
  */
-interface AttentionKernel {
+public interface AttentionKernel {
 
     NDArray attend(NDArray q, NDArray k, NDArray v, boolean causal);
 

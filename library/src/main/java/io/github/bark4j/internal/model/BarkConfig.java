@@ -1,9 +1,11 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,9 +18,9 @@ import java.nio.file.Path;
  * sub-configs and the EnCodec codec config. Defaults and attribute aliases follow the Hugging Face
  * config classes, so partial (diff-style) config files load as they do there.
  */
-record BarkConfig(GptConfig semantic, GptConfig coarse, GptConfig fine, CodecConfig codec) {
+public record BarkConfig(GptConfig semantic, GptConfig coarse, GptConfig fine, CodecConfig codec) {
 
-    static BarkConfig load(Path file) {
+    public static BarkConfig load(Path file) {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -37,7 +39,7 @@ record BarkConfig(GptConfig semantic, GptConfig coarse, GptConfig fine, CodecCon
         }
     }
 
-    static BarkConfig parse(String json) {
+    public static BarkConfig parse(String json) {
         JsonElement rootEl = JsonParser.parseString(json);
         if (!rootEl.isJsonObject()) {
             throw new ModelLoadException("Malformed config.json: not a JSON object");

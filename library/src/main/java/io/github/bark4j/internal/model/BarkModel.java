@@ -1,8 +1,17 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
+import io.github.bark4j.internal.checkpoint.SafetensorsFile;
+import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.pipeline.Coarse;
+import io.github.bark4j.internal.pipeline.Fine;
+import io.github.bark4j.internal.pipeline.Semantic;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,24 +21,24 @@ import java.util.regex.Pattern;
  * A loaded Bark model: architecture, the three GPTs, the codec and the tokenizer, with all weights in
  * one NDManager that closing releases. Immutable after loading.
  */
-final class BarkModel implements AutoCloseable {
-    static final String SEMANTIC_PREFIX = "semantic.";
-    static final String COARSE_PREFIX = "coarse_acoustics.";
-    static final String FINE_PREFIX = "fine_acoustics.";
-    static final String CODEC_PREFIX = "codec_model.";
+public final class BarkModel implements AutoCloseable {
+    public static final String SEMANTIC_PREFIX = "semantic.";
+    public static final String COARSE_PREFIX = "coarse_acoustics.";
+    public static final String FINE_PREFIX = "fine_acoustics.";
+    public static final String CODEC_PREFIX = "codec_model.";
 
     private static final Pattern UNUSED_CODEC_KEY = Pattern.compile(
             "codec_model\\.(encoder\\..*|quantizer\\.layers\\.\\d+\\.codebook\\.(inited|cluster_size|embed_avg|embed))");
 
     final Path dir;
-    final BarkConfig config;
+    public final BarkConfig config;
     /** Compute dtype of the GPTs; the codec runs in {@link #codecDtype}. */
     final DataType dtype;
-    final Gpt semantic;
-    final Gpt coarse;
-    final Gpt fine;
-    final CodecDecoder codec;
-    final TextTokenizer tokenizer;
+    public final Gpt semantic;
+    public final Gpt coarse;
+    public final Gpt fine;
+    public final CodecDecoder codec;
+    public final TextTokenizer tokenizer;
     private final NDManager manager;
     /** What the bridge holds over the weights, in the order it is freed: native steps, then bf16 copies. */
     private final java.util.List<AutoCloseable> nativeResources;
@@ -49,12 +58,12 @@ final class BarkModel implements AutoCloseable {
         this.nativeResources = nativeResources;
     }
 
-    NDManager manager() {
+    public NDManager manager() {
         return manager;
     }
 
     /** Where the weights live: the compute device, or the host when offloading per stage. */
-    Device weightDevice() {
+    public Device weightDevice() {
         return manager.getDevice();
     }
 
@@ -64,7 +73,7 @@ final class BarkModel implements AutoCloseable {
      * @param attention attention kernel of the three GPTs
      * @param nativeConvTranspose use libtorch's transposed convolution (bridge) in the codec
      */
-    static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
+    public static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
             boolean nativeConvTranspose) {
         return load(dir, precision, device, attention, nativeConvTranspose, false);
     }
@@ -75,7 +84,7 @@ final class BarkModel implements AutoCloseable {
      * @param nativeStep decode the semantic and coarse GPTs with {@link NativeGpt} (FP32, FP64 or
      *     BF16 on the CPU with the bridge); {@link Precision#BF16} requires it
      */
-    static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
+    public static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
             boolean nativeConvTranspose, boolean nativeStep) {
         if (precision == Precision.BF16 && !nativeStep) {
             throw new IllegalArgumentException("BF16 exists only in the native decode step");
@@ -179,16 +188,16 @@ final class BarkModel implements AutoCloseable {
                 + Coarse.CODES_END);
         need(c.coarse().blockSize() >= Coarse.MAX_PROMPT + Coarse.WINDOW, "coarse block_size must be at least "
                 + (Coarse.MAX_PROMPT + Coarse.WINDOW));
-        need(c.fine().inputVocabSize() > VoicePreset.CODEBOOK_SIZE, "fine input_vocab_size must exceed "
-                + VoicePreset.CODEBOOK_SIZE);
-        need(c.fine().outputVocabSize() >= VoicePreset.CODEBOOK_SIZE, "fine output_vocab_size must be at least "
-                + VoicePreset.CODEBOOK_SIZE);
+        need(c.fine().inputVocabSize() > Vocabulary.CODEBOOK_SIZE, "fine input_vocab_size must exceed "
+                + Vocabulary.CODEBOOK_SIZE);
+        need(c.fine().outputVocabSize() >= Vocabulary.CODEBOOK_SIZE, "fine output_vocab_size must be at least "
+                + Vocabulary.CODEBOOK_SIZE);
         need(c.fine().nCodesTotal() > Coarse.CODEBOOKS, "fine n_codes_total must exceed " + Coarse.CODEBOOKS);
         need(c.fine().nCodesGiven() >= 1 && c.fine().nCodesGiven() <= Coarse.CODEBOOKS,
                 "fine n_codes_given must be 1 or 2");
         need(c.fine().blockSize() >= Fine.WINDOW, "fine block_size must be at least " + Fine.WINDOW);
-        need(c.codec().codebookSize() == VoicePreset.CODEBOOK_SIZE, "codec codebook_size must be "
-                + VoicePreset.CODEBOOK_SIZE);
+        need(c.codec().codebookSize() == Vocabulary.CODEBOOK_SIZE, "codec codebook_size must be "
+                + Vocabulary.CODEBOOK_SIZE);
     }
 
     private static void need(boolean ok, String what) {

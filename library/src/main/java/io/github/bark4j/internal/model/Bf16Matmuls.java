@@ -1,8 +1,13 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeOps;
+import io.github.bark4j.internal.nativ.NativeOpsBridge;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -30,7 +35,7 @@ import java.util.Map;
  * Biases, norms, embeddings, the residual stream and the logits stay FP32. Must be closed before
  * the weights' manager.
  */
-final class Bf16Matmuls implements AutoCloseable {
+public final class Bf16Matmuls implements AutoCloseable {
     /** At most this many rows: the small-batch kernel (FP32 x and result), else the bf16 GEMM. */
     static final int KERNEL_ROWS = 16;
 

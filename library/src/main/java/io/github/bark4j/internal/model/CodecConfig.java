@@ -1,9 +1,11 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.util.Arrays;
 
 /** EnCodec decoder architecture ({@code codec_config} of Bark's {@code config.json}). */
-record CodecConfig(
+public record CodecConfig(
         int samplingRate,
         int audioChannels,
         int numFilters,
@@ -24,7 +26,7 @@ record CodecConfig(
         boolean useConvShortcut,
         String normType) {
 
-    CodecConfig {
+    public CodecConfig {
         upsamplingRatios = upsamplingRatios.clone();
         check(samplingRate > 0, "sampling_rate must be positive");
         check(audioChannels == 1, "only mono (audio_channels 1) is supported, got " + audioChannels);

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -10,6 +10,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.nativ.NativeOps;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,7 +22,7 @@ import java.util.List;
  * a 2-layer LSTM with skip, transposed-convolution upsampling blocks with ELU and residual units —
  * turns the (B, D, T) embedding into (B, T·hop) audio.
  */
-final class CodecDecoder {
+public final class CodecDecoder {
 
     /** A convolution with its weight norm folded in once at load time. */
     record Conv(NDArray weight, NDArray bias, int kernel, int stride, int dilation) {}
@@ -28,7 +31,7 @@ final class CodecDecoder {
 
     record UpsampleBlock(Conv transposed, List<ResidualUnit> units) {}
 
-    record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {}
+    public record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {}
 
     private final CodecConfig config;
     private final List<NDArray> codebooks;
@@ -45,7 +48,7 @@ final class CodecDecoder {
      */
     static final int FUSED_LSTM_MIN_HIDDEN = 32;
 
-    CodecDecoder(CodecConfig config, List<NDArray> codebooks, Conv first, Lstm lstm, List<UpsampleBlock> blocks,
+    public CodecDecoder(CodecConfig config, List<NDArray> codebooks, Conv first, Lstm lstm, List<UpsampleBlock> blocks,
             Conv last, TransposedConv transposedConv) {
         this(config, codebooks, first, lstm, blocks, last, transposedConv,
                 lstm != null && lstm.hidden() >= FUSED_LSTM_MIN_HIDDEN);
@@ -72,7 +75,7 @@ final class CodecDecoder {
     }
 
     /** Transposed convolution kernel: the fallback is built from matmul and shifted adds. */
-    interface TransposedConv {
+    public interface TransposedConv {
         NDArray apply(NDArray x, NDArray weight, NDArray bias, int stride);
 
         TransposedConv MATMUL = CodecDecoder::convTransposeByMatmul;
@@ -156,7 +159,7 @@ final class CodecDecoder {
     }
 
     /** A copy of every weight on {@code manager}'s device, owned by it (per-stage offload). */
-    CodecDecoder copyTo(ai.djl.ndarray.NDManager manager) {
+    public CodecDecoder copyTo(ai.djl.ndarray.NDManager manager) {
         java.util.function.UnaryOperator<NDArray> c = a -> a == null ? null : Tensors.copyTo(a, manager);
         java.util.function.UnaryOperator<Conv> cc = v -> v == null ? null
                 : new Conv(c.apply(v.weight()), c.apply(v.bias()), v.kernel(), v.stride(), v.dilation());
@@ -291,7 +294,7 @@ final class CodecDecoder {
     }
 
     /** Codes (B, K, T) int64 → audio (B, T·hop). */
-    NDArray decode(NDArray codes) {
+    public NDArray decode(NDArray codes) {
         NDArray x = quantizerDecode(codes);
         x = applyConv(x, first);
         x = (fusedLstm ? runLstmFused(x) : runLstm(x)).add(x);
@@ -488,7 +491,7 @@ final class CodecDecoder {
     }
 
     /** The 2-layer LSTM over time, step by step, PyTorch gate order i, f, g, o, zero initial state. */
-    NDArray runLstm(NDArray x) {
+    public NDArray runLstm(NDArray x) {
         // x (B, C, T) → sequence of (B, C)
         long b = x.getShape().get(0);
         long t = x.getShape().get(2);
@@ -517,7 +520,7 @@ final class CodecDecoder {
     }
 
     /** The fused libtorch LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
-    NDArray runLstmFused(NDArray x) {
+    public NDArray runLstmFused(NDArray x) {
         long b = x.getShape().get(0);
         int layers = lstm.weightsIh().size();
         NDArray seq = x.transpose(2, 0, 1);

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -7,13 +7,16 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.pipeline.Sampler;
+
 /**
  * One nanoGPT-style transformer serving all three Bark stages: pre-LayerNorm blocks, fused q|k|v
  * projection, exact GELU MLP, learned absolute positions. Causal (semantic, coarse) with an optional
  * KV cache, or non-causal (fine) over whole windows of codebook frames. Stateless: the mutable decode
  * state lives in {@link KvCache}.
  */
-final class Gpt {
+public final class Gpt {
     static final double LAYER_NORM_EPS = 1e-5;
 
     private final GptConfig config;
@@ -24,7 +27,7 @@ final class Gpt {
     /** bfloat16 copies of the matmul weights that every matmul uses ({@link Precision#BF16}), or null. */
     private final Bf16Matmuls bf16;
 
-    Gpt(GptConfig config, GptWeights weights, AttentionKernel attention) {
+    public Gpt(GptConfig config, GptWeights weights, AttentionKernel attention) {
         this(config, weights, attention, null, null);
     }
 
@@ -37,15 +40,15 @@ final class Gpt {
         this.bf16 = bf16;
     }
 
-    GptConfig config() {
+    public GptConfig config() {
         return config;
     }
 
-    GptWeights weights() {
+    public GptWeights weights() {
         return weights;
     }
 
-    AttentionKernel attention() {
+    public AttentionKernel attention() {
         return attention;
     }
 
@@ -82,7 +85,7 @@ final class Gpt {
      *
      * @return logits of vocabulary entries [from, to) of every row, row-major (rows × (to − from))
      */
-    double[] decode(NDManager manager, long[] ids, KvCache cache, int from, int to) {
+    public double[] decode(NDManager manager, long[] ids, KvCache cache, int from, int to) {
         if (nativeStep != null) {
             return nativeStep.step(ids, cache, from, to);
         }
@@ -99,7 +102,7 @@ final class Gpt {
      * entries [from, to) (relative to {@code from}, the first of equal maxima). The native step
      * computes it in the bridge and sends back one int per row instead of the logits.
      */
-    int[] decodeArgmax(NDManager manager, long[] ids, KvCache cache, int from, int to) {
+    public int[] decodeArgmax(NDManager manager, long[] ids, KvCache cache, int from, int to) {
         if (nativeStep != null) {
             return nativeStep.stepArgmax(ids, cache, from, to);
         }
@@ -113,7 +116,7 @@ final class Gpt {
     }
 
     /** Token embeddings of a causal model: ids (B, T) int64 → (B, T, H), in the residual dtype. */
-    NDArray embed(NDArray ids) {
+    public NDArray embed(NDArray ids) {
         return embed(ids, weights.inputEmbeddings().get(0));
     }
 
@@ -154,7 +157,7 @@ final class Gpt {
      *
      * @return logits (B, V) of the last position when {@code lastOnly}, else (B, T, V)
      */
-    NDArray forwardCausal(NDArray inputEmbeds, KvCache cache, boolean lastOnly) {
+    public NDArray forwardCausal(NDArray inputEmbeds, KvCache cache, boolean lastOnly) {
         if (!config.isCausal()) {
             throw new IllegalStateException(config.name() + " is not a causal model");
         }
@@ -188,7 +191,7 @@ final class Gpt {
      *
      * @return logits (B, T, V)
      */
-    NDArray forwardFine(NDArray codes, int codebook) {
+    public NDArray forwardFine(NDArray codes, int codebook) {
         if (config.isCausal()) {
             throw new IllegalStateException(config.name() + " is not the fine model");
         }
@@ -222,7 +225,7 @@ final class Gpt {
      * positions: bfloat16 where a BF16 model runs its passes and steps natively (then nothing of
      * this Gpt's Java path touches it), else of the model's dtype.
      */
-    KvCache newCache(NDManager manager, int batch, int capacity) {
+    public KvCache newCache(NDManager manager, int batch, int capacity) {
         if (nativePasses() && nativeStep.isBf16()) {
             return KvCache.bf16(config, batch, capacity);
         }

@@ -1,11 +1,13 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
+
+import io.github.bark4j.ModelLoadException;
 
 /**
  * Architecture of one of Bark's GPTs, read from a sub-config of {@code config.json}. The same record
  * describes the causal semantic and coarse models and the non-causal fine model ({@code nCodesTotal}
  * greater than zero).
  */
-record GptConfig(
+public record GptConfig(
         String name,
         int blockSize,
         int inputVocabSize,
@@ -17,7 +19,7 @@ record GptConfig(
         int nCodesTotal,
         int nCodesGiven) {
 
-    GptConfig {
+    public GptConfig {
         require(blockSize > 0, name, "block_size must be positive");
         require(inputVocabSize > 0 && outputVocabSize > 0, name, "vocabulary sizes must be positive");
         require(numLayers > 0, name, "num_layers must be positive");
@@ -35,7 +37,7 @@ record GptConfig(
     }
 
     /** The fine model predicts codebooks from the sum of all earlier ones, attending both ways. */
-    boolean isCausal() {
+    public boolean isCausal() {
         return nCodesTotal == 0;
     }
 

@@ -1,7 +1,9 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -13,7 +15,7 @@ import java.util.function.UnaryOperator;
  * {@code coarse_acoustics.}, {@code fine_acoustics.}). Causal models have one input embedding and one
  * head; the fine model has one embedding per codebook and one head per predicted codebook.
  */
-record GptWeights(
+public record GptWeights(
         List<NDArray> inputEmbeddings,
         NDArray positionEmbedding,
         List<Layer> layers,
@@ -34,7 +36,7 @@ record GptWeights(
             NDArray mlpOutWeight, NDArray mlpOutBias) {}
 
     /** Every tensor on {@code manager}'s device, owned by it (per-stage offload; see {@link Tensors#copyTo}). */
-    GptWeights copyTo(NDManager manager) {
+    public GptWeights copyTo(NDManager manager) {
         // one memo for both groups: a fine head tied to an embedding table is copied once
         UnaryOperator<NDArray> copy = once(x -> Tensors.copyTo(x, manager));
         return map(copy, copy);
@@ -45,7 +47,7 @@ record GptWeights(
      * (embeddings, positions, linear weights and biases) and {@code normAndHead} to the layer norms
      * and heads. Each tensor is mapped once per function.
      */
-    GptWeights map(UnaryOperator<NDArray> matmul, UnaryOperator<NDArray> normAndHead) {
+    public GptWeights map(UnaryOperator<NDArray> matmul, UnaryOperator<NDArray> normAndHead) {
         UnaryOperator<NDArray> m = once(matmul);
         UnaryOperator<NDArray> n = once(normAndHead);
         List<Layer> l = new ArrayList<>();

@@ -1,10 +1,15 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeLibrary;
+import io.github.bark4j.internal.nativ.NativeOps;
+import io.github.bark4j.internal.nativ.NativeOpsBridge;
 
 /**
  * Keys and values of every layer for the positions seen so far, preallocated to a fixed capacity and
@@ -16,7 +21,7 @@ import ai.djl.ndarray.types.Shape;
  * half the bytes a decode step's attention reads, and half the memory. DJL aborts on bfloat16
  * tensors, so those stay raw bridge handles, freed with DJL's deleter.
  */
-final class KvCache implements AutoCloseable {
+public final class KvCache implements AutoCloseable {
     private final NDArray[] keys;
     private final NDArray[] values;
     private final int capacity;
@@ -31,7 +36,7 @@ final class KvCache implements AutoCloseable {
     private long[] handles;
     private final boolean bf16;
 
-    KvCache(NDManager manager, GptConfig config, int batch, int capacity, DataType dtype) {
+    public KvCache(NDManager manager, GptConfig config, int batch, int capacity, DataType dtype) {
         this.capacity = capacity;
         this.heads = config.numHeads();
         this.headDim = config.headDim();
@@ -158,7 +163,7 @@ final class KvCache implements AutoCloseable {
      * Keeps only batch rows {@code rows} (in that order), dropping the others' keys and values: a
      * batch shrinks when some of its sequences finish before the rest.
      */
-    void keepRows(long[] rows) {
+    public void keepRows(long[] rows) {
         for (long r : rows) {
             if (r < 0 || r >= batch) {
                 throw new IndexOutOfBoundsException("row " + r + " of a batch of " + batch);

@@ -1,9 +1,15 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeLibrary;
+import io.github.bark4j.internal.nativ.NativeOps;
+import io.github.bark4j.internal.nativ.NativeOpsBridge;
+import io.github.bark4j.internal.pipeline.Sampler;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +37,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * thread steps with its own scratch, so concurrent generations on one model step at the same time;
  * only {@link #close()} waits for steps in flight.
  */
-final class NativeGpt implements AutoCloseable {
+public final class NativeGpt implements AutoCloseable {
     private final GptConfig config;
     private final boolean isDouble;
     private final boolean bf16;

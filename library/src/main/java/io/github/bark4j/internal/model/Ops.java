@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
@@ -9,7 +9,7 @@ import ai.djl.pytorch.jni.JniUtils;
  * The few libtorch ops bark4j calls through DJL's JNI directly, because DJL's generic API either lacks
  * them or loses precision on the way (e.g. a float epsilon for layer norm).
  */
-final class Ops {
+public final class Ops {
     private Ops() {}
 
     static PtNDArray pt(NDArray a) {
@@ -17,7 +17,7 @@ final class Ops {
     }
 
     /** {@code x · Wᵀ + b} with W in PyTorch (out, in) layout; {@code bias} may be null. */
-    static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         return JniUtils.linear(pt(x), pt(weight), bias == null ? null : pt(bias));
     }
 

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /** Moves small arrays (token ids, logits) between Java and DJL. */
-final class Tensors {
+public final class Tensors {
 
     /**
      * Runs {@code step} in its own {@link ai.djl.ndarray.NDScope}: every array it makes is freed when
@@ -27,7 +27,7 @@ final class Tensors {
     private Tensors() {}
 
     /** Values as doubles; fp64 stays exact, narrower types are widened. */
-    static double[] toDoubles(NDArray a) {
+    public static double[] toDoubles(NDArray a) {
         if (a.getDataType() == DataType.FLOAT64) {
             return a.toDoubleArray();
         }
@@ -40,7 +40,7 @@ final class Tensors {
      * {@code a} on {@code manager}'s device, owned by {@code manager}: a copy when the device differs;
      * on the same device libtorch may hand back a view of the same storage, so never write to it.
      */
-    static NDArray copyTo(NDArray a, NDManager manager) {
+    public static NDArray copyTo(NDArray a, NDManager manager) {
         NDArray c = a.toDevice(manager.getDevice(), true);
         if (c == a) {
             c = a.duplicate();
@@ -49,11 +49,11 @@ final class Tensors {
         return c;
     }
 
-    static NDArray ids(NDManager manager, long[] values, long... shape) {
+    public static NDArray ids(NDManager manager, long[] values, long... shape) {
         return manager.create(values, new Shape(shape));
     }
 
-    static NDArray ids(NDManager manager, int[] values, long... shape) {
+    public static NDArray ids(NDManager manager, int[] values, long... shape) {
         long[] v = new long[values.length];
         for (int i = 0; i < v.length; i++) {
             v[i] = values[i];

@@ -1,7 +1,9 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+import io.github.bark4j.ModelLoadException;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,14 +15,14 @@ import java.util.Map;
  * strip), then the model's {@code tokenizer.json} (multilingual BERT WordPiece) without special
  * tokens, padding or truncation — cutting to 256 tokens is the caller's visible decision.
  */
-final class TextTokenizer implements AutoCloseable {
+public final class TextTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
 
     private TextTokenizer(HuggingFaceTokenizer tokenizer) {
         this.tokenizer = tokenizer;
     }
 
-    static TextTokenizer load(Path tokenizerJson) {
+    public static TextTokenizer load(Path tokenizerJson) {
         if (!Files.isRegularFile(tokenizerJson)) {
             throw new ModelLoadException("tokenizer.json not found: " + tokenizerJson);
         }
@@ -37,7 +39,7 @@ final class TextTokenizer implements AutoCloseable {
     }
 
     /** Collapses every run of Unicode whitespace (as Python's {@code \s}) to one space and trims. */
-    static String normalizeWhitespace(String text) {
+    public static String normalizeWhitespace(String text) {
         StringBuilder sb = new StringBuilder(text.length());
         boolean pendingSpace = false;
         for (int i = 0; i < text.length(); ) {
@@ -62,7 +64,7 @@ final class TextTokenizer implements AutoCloseable {
     }
 
     /** Token ids (without special tokens) of already-normalized text. */
-    long[] encode(String normalized) {
+    public long[] encode(String normalized) {
         Encoding e = tokenizer.encode(normalized);
         return e.getIds();
     }

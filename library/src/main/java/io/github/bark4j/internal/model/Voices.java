@@ -1,8 +1,12 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+
+import io.github.bark4j.InvalidVoiceException;
+import io.github.bark4j.ModelDownloadException;
+import io.github.bark4j.VoicePreset;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,19 +22,19 @@ import java.util.stream.Stream;
  * a name ("v2/en_speaker_6") to three {@code .npy} files under {@code speaker_embeddings/}. Files are
  * obtained through a resolver, so a hub model downloads only the presets that are used.
  */
-final class Voices {
-    static final String INDEX = "speaker_embeddings_path.json";
+public final class Voices {
+    public static final String INDEX = "speaker_embeddings_path.json";
     private static final String[] PARTS = {"semantic_prompt", "coarse_prompt", "fine_prompt"};
 
     private final Path modelDir;
     private final Function<String, Path> files;
 
-    Voices(Path modelDir, Function<String, Path> files) {
+    public Voices(Path modelDir, Function<String, Path> files) {
         this.modelDir = modelDir;
         this.files = files;
     }
 
-    VoicePreset load(String name) {
+    public VoicePreset load(String name) {
         checkName(name);
         String[] relative = relativePaths(name);
         Path[] paths = new Path[3];
@@ -45,7 +49,7 @@ final class Voices {
                         + "); available: " + abbreviated(names()));
             }
         }
-        return VoicePreset.loadNpy(paths[0], paths[1], paths[2]);
+        return PresetFiles.readNpy(paths[0], paths[1], paths[2]);
     }
 
     /** Paths from the index when it names the preset, else the conventional layout. */
@@ -68,7 +72,7 @@ final class Voices {
     }
 
     /** Sorted preset names from the index, or from the files present when there is no index. */
-    List<String> names() {
+    public List<String> names() {
         TreeSet<String> names = new TreeSet<>();
         JsonObject index = index();
         if (index != null) {

@@ -1,9 +1,15 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.checkpoint.DType;
+import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.io.MappedBuffers;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,7 +25,7 @@ import java.util.function.Predicate;
  * the shape each key must have. Remembers which keys were used so that a checkpoint with keys the
  * model does not know is reported instead of silently ignored.
  */
-final class WeightStore {
+public final class WeightStore {
     private final TensorSource source;
     private final NDManager manager;
     private final DataType dtype;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,7 +15,7 @@ import java.util.Set;
  * the equivalent of {@code nm -D}. Used to check, before the native bridge is loaded, that the
  * libtorch in the process exports every function the bridge calls.
  */
-final class ElfDynamicSymbols {
+public final class ElfDynamicSymbols {
 
     private static final int SHT_DYNSYM = 11;
     private static final int SYM_SIZE = 24;

@@ -1,10 +1,12 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
+
+import io.github.bark4j.internal.model.NativeGpt;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -18,16 +20,16 @@ import java.lang.reflect.Method;
  * <p>{@link NativeGpt} uses the kernels inside one native call per step; this class exposes them
  * alone for tests and benchmarks, and resolves tensor addresses for both.
  */
-final class NativeKernels {
+public final class NativeKernels {
     /** Weight element types, as {@code bark4j::WeightType}. */
-    static final int F32 = 0;
-    static final int BF16 = 1;
-    static final int F64 = 2;
+    public static final int F32 = 0;
+    public static final int BF16 = 1;
+    public static final int F64 = 2;
 
     /** Instruction sets, as {@code bark4j::Isa}. */
-    static final int PORTABLE = 0;
-    static final int AVX2 = 1;
-    static final int AVX512 = 2;
+    public static final int PORTABLE = 0;
+    public static final int AVX2 = 1;
+    public static final int AVX512 = 2;
 
     private NativeKernels() {}
 
@@ -35,7 +37,7 @@ final class NativeKernels {
      * Address of a tensor's data, for the bridge to read (or, for KV caches, write) in place: the
      * tensor must be a contiguous float32 or float64 CPU tensor of the PyTorch engine.
      */
-    static long address(NDArray array, String name) {
+    public static long address(NDArray array, String name) {
         NativeLibrary.requireAvailable();
         PtNDArray pt = cpuFloat(array, name);
         if (!Contiguity.isContiguous(pt)) {
@@ -60,7 +62,7 @@ final class NativeKernels {
     }
 
     /** {@code y ← x · Wᵀ + bias} (bias may be null) with the kernels; all FP32 or all FP64. */
-    static void linear(NDArray x, NDArray weight, NDArray bias, NDArray y) {
+    public static void linear(NDArray x, NDArray weight, NDArray bias, NDArray y) {
         Shape ws = weight.getShape();
         requireMatrix(ws, "weight");
         boolean f64 = weight.getDataType() == DataType.FLOAT64;
@@ -69,12 +71,12 @@ final class NativeKernels {
     }
 
     /** {@code y ← x · Wᵀ + bias} with bfloat16 weights; x, bias and y FP32. */
-    static void linear(NDArray x, Bf16Weights weight, NDArray bias, NDArray y) {
+    public static void linear(NDArray x, Bf16Weights weight, NDArray bias, NDArray y) {
         run(x, weight.out, weight.in, weight.address(), BF16, DataType.FLOAT32, bias, y);
     }
 
     /** {@code y ← x · Wᵀ + bias} with bfloat16 weights (out, in) at {@code address}; x, bias and y FP32. */
-    static void linearBf16(NDArray x, long address, long out, long in, NDArray bias, NDArray y) {
+    public static void linearBf16(NDArray x, long address, long out, long in, NDArray bias, NDArray y) {
         run(x, out, in, address, BF16, DataType.FLOAT32, bias, y);
     }
 
@@ -82,7 +84,7 @@ final class NativeKernels {
      * {@code y ← x · Wᵀ} with the full passes' FP32 GEMM ({@code bark4j_gemm.h}); all FP32. Returns
      * false, leaving y as it was, where the passes use libtorch's GEMM instead (no AVX-512).
      */
-    static boolean gemmF32(NDArray x, NDArray weight, NDArray y) {
+    public static boolean gemmF32(NDArray x, NDArray weight, NDArray y) {
         Shape xs = x.getShape();
         Shape ws = weight.getShape();
         requireMatrix(xs, "x");
@@ -129,7 +131,7 @@ final class NativeKernels {
     }
 
     /** Caps the kernels' instruction set (tests force the fallbacks); returns the one now in use. */
-    static int useIsa(int isa) {
+    public static int useIsa(int isa) {
         NativeLibrary.requireAvailable();
         return NativeOpsBridge.setIsa(isa);
     }
@@ -158,7 +160,7 @@ final class NativeKernels {
      * Whether BF16 passes attend in bfloat16 ({@code bark4j_attention.h}): where the CPU has
      * AVX-512 BF16; elsewhere they use libtorch's FP32 SDPA.
      */
-    static boolean bf16Attention() {
+    public static boolean bf16Attention() {
         NativeLibrary.requireAvailable();
         return NativeOpsBridge.bf16Attention();
     }
@@ -186,7 +188,7 @@ final class NativeKernels {
      * Returns false, leaving y as it was, where FP32 passes use libtorch's SDPA instead (no
      * AVX-512, or hd not a multiple of 16).
      */
-    static boolean attendF32(NDArray q, NDArray k, NDArray v, NDArray y, boolean causal) {
+    public static boolean attendF32(NDArray q, NDArray k, NDArray v, NDArray y, boolean causal) {
         Shape s = q.getShape();
         if (s.dimension() < 2 || s.size() == 0) {
             throw new IllegalArgumentException("attention needs (…, len, hd), got " + s);
@@ -211,12 +213,12 @@ final class NativeKernels {
     }
 
     /** A bridge-owned bfloat16 copy (round to nearest even) of an FP32 (out, in) weight matrix. */
-    static final class Bf16Weights implements AutoCloseable {
+    public static final class Bf16Weights implements AutoCloseable {
         final long out;
         final long in;
         private long address;
 
-        Bf16Weights(NDArray weight) {
+        public Bf16Weights(NDArray weight) {
             Shape s = weight.getShape();
             requireMatrix(s, "weight");
             if (weight.getDataType() != DataType.FLOAT32) {
@@ -249,7 +251,7 @@ final class NativeKernels {
      * package-private in DJL 0.36, hence reflection). Where that is not reachable nothing counts as
      * contiguous, so the native paths are refused rather than reading the wrong elements.
      */
-    static final class Contiguity {
+    public static final class Contiguity {
         private static final Object LIB;
         private static final Method IS_CONTIGUOUS;
 
@@ -272,7 +274,7 @@ final class NativeKernels {
 
         private Contiguity() {}
 
-        static boolean isContiguous(PtNDArray array) {
+        public static boolean isContiguous(PtNDArray array) {
             if (IS_CONTIGUOUS == null) {
                 return false;
             }

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
 
 import ai.djl.engine.Engine;
 import java.io.IOException;
@@ -14,6 +14,8 @@ import org.bytedeco.javacpp.Loader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.github.bark4j.internal.model.NativeGpt;
+
 /**
  * Loads bark4j's JavaCPP native bridge into the libtorch DJL has already loaded, once, and says
  * whether it is usable. The ops live in {@link NativeOps} (tensor ops), {@link NativeGpt} (the
@@ -24,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * libtorch version, when the build skipped the bridge, when the loaded libtorch lacks a symbol the
  * bridge calls, or when the bridge would bring its own OpenMP runtime (a second thread pool).
  */
-final class NativeLibrary {
+public final class NativeLibrary {
 
     private static final Logger logger = LoggerFactory.getLogger(NativeLibrary.class);
 
@@ -70,17 +72,17 @@ final class NativeLibrary {
     private NativeLibrary() {}
 
     /** Whether the native bridge is loaded and usable; loads it on first call. */
-    static boolean isAvailable() {
+    public static boolean isAvailable() {
         return State.AVAILABLE;
     }
 
     /** Why the bridge is not available, or {@code null} when it is. */
-    static String unavailableReason() {
+    public static String unavailableReason() {
         return State.REASON;
     }
 
     /** Throws {@link IllegalStateException} with the reason when the bridge is not available. */
-    static void requireAvailable() {
+    public static void requireAvailable() {
         if (!State.AVAILABLE) {
             throw new IllegalStateException("bark4j native ops unavailable: " + State.REASON);
         }

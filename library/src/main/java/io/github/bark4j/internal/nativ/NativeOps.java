@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
 
 import ai.djl.Device;
 import ai.djl.engine.EngineException;
@@ -17,17 +17,17 @@ import ai.djl.pytorch.jni.JniUtils;
  * tensor handles, inside the libtorch DJL has already loaded. Where the bridge is unavailable
  * callers use their pure-DJL path; the ops throw {@link IllegalStateException} there.
  */
-final class NativeOps {
+public final class NativeOps {
 
     private NativeOps() {}
 
     /** Whether the native bridge is loaded and usable: see {@link NativeLibrary}. */
-    static boolean isAvailable() {
+    public static boolean isAvailable() {
         return NativeLibrary.isAvailable();
     }
 
     /** Why the bridge is not available, or {@code null} when it is. */
-    static String unavailableReason() {
+    public static String unavailableReason() {
         return NativeLibrary.unavailableReason();
     }
 
@@ -41,7 +41,7 @@ final class NativeOps {
      *     Tk - Tq + i} (for KV-cached decoding); requires {@code Tq <= Tk}
      * @return (B, heads, Tq, hdv), attached to the query's manager
      */
-    static NDArray scaledDotProductAttention(
+    public static NDArray scaledDotProductAttention(
             NDArray query, NDArray key, NDArray value, boolean causal) {
         return scaledDotProductAttention(query, key, value, null, causal);
     }
@@ -51,7 +51,7 @@ final class NativeOps {
      * mask, broadcastable to (B, heads, Tq, Tk): either boolean (true = may attend) or additive,
      * of the query's data type. With {@code causal} both masks apply.
      */
-    static NDArray scaledDotProductAttention(
+    public static NDArray scaledDotProductAttention(
             NDArray query, NDArray key, NDArray value, NDArray mask, boolean causal) {
         requireAvailable();
         PtNDArray q = pt(query, "query");
@@ -163,7 +163,7 @@ final class NativeOps {
      * @return (B, Cout, (T - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1),
      *     attached to the input's manager
      */
-    static NDArray convTranspose1d(
+    public static NDArray convTranspose1d(
             NDArray input,
             NDArray weight,
             NDArray bias,
@@ -247,7 +247,7 @@ final class NativeOps {
      * aborts the JVM on bfloat16 tensors, so it is never wrapped in an NDArray. Free it with {@link
      * #freeTensor}.
      */
-    static long toBf16Tensor(NDArray weight) {
+    public static long toBf16Tensor(NDArray weight) {
         requireAvailable();
         PtNDArray w = pt(weight, "weight");
         if (w.getDataType() != DataType.FLOAT32) {
@@ -257,7 +257,7 @@ final class NativeOps {
     }
 
     /** Address of the data of a tensor made by {@link #toBf16Tensor}. */
-    static long bf16Address(long bf16Tensor) {
+    public static long bf16Address(long bf16Tensor) {
         requireAvailable();
         return NativeOpsBridge.bf16Address(bf16Tensor);
     }
@@ -270,14 +270,14 @@ final class NativeOps {
      * the next stage's peak (about 150 MB per EnCodec block for 15 s of audio). It only releases
      * memory that is already free; a few milliseconds each.
      */
-    static void releaseFreeMemory() {
+    public static void releaseFreeMemory() {
         if (NativeLibrary.isAvailable()) {
             NativeOpsBridge.releaseFreeMemory();
         }
     }
 
     /** Frees a tensor handle the bridge returned and no NDArray owns (DJL's own deleter). */
-    static void freeTensor(long handle) {
+    public static void freeTensor(long handle) {
         if (handle != 0L) {
             JniUtils.deleteNDArray(handle);
         }
@@ -288,7 +288,7 @@ final class NativeOps {
      * (out, in) is a tensor from {@link #toBf16Tensor}, and the bfloat16 product (FP32
      * accumulation inside oneDNN) comes back widened to float32 (..., out), attached to x's manager.
      */
-    static NDArray linearBf16(NDArray x, long bf16Weight) {
+    public static NDArray linearBf16(NDArray x, long bf16Weight) {
         requireAvailable();
         PtNDArray input = pt(x, "x");
         if (input.getDataType() != DataType.FLOAT32) {

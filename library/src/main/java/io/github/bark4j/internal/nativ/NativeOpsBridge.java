@@ -1,4 +1,6 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
+
+import io.github.bark4j.internal.model.NativeGpt;
 
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Name;
@@ -20,7 +22,7 @@ import org.bytedeco.javacpp.annotation.Platform;
         compiler = "cpp17",
         include = {"bark4j_native_ops.h", "bark4j_kernels.h", "bark4j_rows.h", "bark4j_gpt_step.h",
             "bark4j_attention.h", "bark4j_gemm.h", "bark4j_gpt_pass.h"})
-final class NativeOpsBridge {
+public final class NativeOpsBridge {
 
     private NativeOpsBridge() {}
 
@@ -88,7 +90,7 @@ final class NativeOpsBridge {
 
     /** out (n, hidden) FP32 = rows {@code ids} of the bfloat16 table at {@code table}; raw addresses. */
     @Name("bark4j_embed_bf16")
-    static native void embedBf16(long table, int vocab, int hidden, @Cast("const long long*") long[] ids, int n,
+    public static native void embedBf16(long table, int vocab, int hidden, @Cast("const long long*") long[] ids, int n,
             long out);
 
     @Name("bark4j_row_op")
@@ -110,14 +112,14 @@ final class NativeOpsBridge {
     static native boolean attendF32(long q, long k, long v, int bh, int len, int hd, boolean causal, long y);
 
     @Name("bark4j_gpt_create")
-    static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,
+    public static native long gptCreate(@Cast("const int*") int[] config, @Cast("const long long*") long[] addresses,
             @Cast("const long long*") long[] tensors);
 
     @Name("bark4j_gpt_free")
-    static native void gptFree(long plan);
+    public static native void gptFree(long plan);
 
     @Name("bark4j_gpt_step")
-    static native void gptStep(
+    public static native void gptStep(
             long plan,
             @Cast("const long long*") long[] ids,
             int rows,
@@ -132,15 +134,15 @@ final class NativeOpsBridge {
 
     /** A new zeroed bfloat16 (batch, heads, capacity, hd) tensor handle: a layer of a bfloat16 KV cache. */
     @Name("bark4j_kv_bf16")
-    static native long kvBf16(int batch, int heads, int capacity, int hd);
+    public static native long kvBf16(int batch, int heads, int capacity, int hd);
 
     /** A new bfloat16 tensor handle of rows {@code rows} of a bfloat16 KV cache tensor. */
     @Name("bark4j_kv_bf16_rows")
-    static native long kvBf16Rows(long tensor, int batch, int heads, int capacity, int hd,
+    public static native long kvBf16Rows(long tensor, int batch, int heads, int capacity, int hd,
             @Cast("const long long*") long[] rows, int n);
 
     /** Tensors a pass makes besides one SDPA result per layer (bark4j_gpt_pass.h's PASS_SCRATCH). */
-    static final int PASS_SCRATCH = 8;
+    public static final int PASS_SCRATCH = 8;
 
     /**
      * A full pass over {@code x} (overwritten), filling {@code kvHandles} when not null; {@code
@@ -148,7 +150,7 @@ final class NativeOpsBridge {
      * which the caller frees, also when this throws.
      */
     @Name("bark4j_gpt_pass")
-    static native void gptPass(
+    public static native void gptPass(
             long plan,
             long x,
             int rows,

@@ -1,4 +1,6 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
+
+import io.github.bark4j.GenerationCancelledException;
 
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -9,7 +11,7 @@ import java.util.function.Supplier;
  * thread-confined, installed by {@link #during} around the work, so the stage loops need no extra
  * parameter.
  */
-final class Cancellation {
+public final class Cancellation {
     private static final ThreadLocal<BooleanSupplier> CANCELLED = new ThreadLocal<>();
 
     private Cancellation() {}
@@ -26,7 +28,7 @@ final class Cancellation {
     }
 
     /** Runs {@code work} on this thread with {@code cancelled} as its request's cancellation flag. */
-    static <T> T during(BooleanSupplier cancelled, Supplier<T> work) {
+    public static <T> T during(BooleanSupplier cancelled, Supplier<T> work) {
         BooleanSupplier outer = CANCELLED.get();
         // nested requests (a stream's batch inside a Synthesizer call) stop when either is cancelled
         CANCELLED.set(outer == null ? cancelled : () -> outer.getAsBoolean() || cancelled.getAsBoolean());

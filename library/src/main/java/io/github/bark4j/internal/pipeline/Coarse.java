@@ -1,8 +1,16 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.Stage;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.model.Gpt;
+import io.github.bark4j.internal.model.KvCache;
+import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.internal.model.Vocabulary;
 
 import java.util.Arrays;
 
@@ -11,17 +19,17 @@ import java.util.Arrays;
  * windows of 60 tokens; each window restarts the KV cache from a prompt of up to 256 semantic tokens
  * around the current position, the infer token and the last 630 coarse tokens.
  */
-final class Coarse {
-    static final int CODEBOOKS = 2;
+public final class Coarse {
+    public static final int CODEBOOKS = 2;
     static final int SEMANTIC_VOCAB = 10_000;
-    static final int CODES_START = SEMANTIC_VOCAB;
-    static final int CODES_END = SEMANTIC_VOCAB + CODEBOOKS * VoicePreset.CODEBOOK_SIZE;
+    public static final int CODES_START = SEMANTIC_VOCAB;
+    public static final int CODES_END = SEMANTIC_VOCAB + CODEBOOKS * Vocabulary.CODEBOOK_SIZE;
     static final int SEMANTIC_PAD = 12_048;
-    static final int INFER_TOKEN = 12_050;
+    public static final int INFER_TOKEN = 12_050;
     static final int SEMANTIC_WINDOW = 256;
     static final int MAX_HISTORY = 630;
-    static final int WINDOW = 60;
-    static final int MAX_PROMPT = SEMANTIC_WINDOW + 1 + MAX_HISTORY;
+    public static final int WINDOW = 60;
+    public static final int MAX_PROMPT = SEMANTIC_WINDOW + 1 + MAX_HISTORY;
     static final double RATE_HZ = 75;
     /** Coarse tokens per semantic token, computed as the original does (the order matters for rounding). */
     static final double SEMANTIC_TO_COARSE = RATE_HZ / Semantic.RATE_HZ * CODEBOOKS;
@@ -30,7 +38,7 @@ final class Coarse {
     private Coarse() {}
 
     /** Number of coarse tokens (even) for a semantic sequence. */
-    static int steps(int semanticLength) {
+    public static int steps(int semanticLength) {
         return (int) Math.rint(Math.floor(semanticLength * SEMANTIC_TO_COARSE / CODEBOOKS) * CODEBOOKS);
     }
 
@@ -42,13 +50,13 @@ final class Coarse {
             if (voice == null) {
                 return NONE;
             }
-            int[] sem = voice.semanticView();
-            int[][] c = voice.coarseView();
+            int[] sem = voice.semanticPrompt();
+            int[][] c = voice.coarsePrompt();
             int frames = c[0].length;
             int[] flat = new int[frames * CODEBOOKS];
             for (int t = 0; t < frames; t++) {
                 for (int k = 0; k < CODEBOOKS; k++) {
-                    flat[t * CODEBOOKS + k] = c[k][t] + k * VoicePreset.CODEBOOK_SIZE + SEMANTIC_VOCAB;
+                    flat[t * CODEBOOKS + k] = c[k][t] + k * Vocabulary.CODEBOOK_SIZE + SEMANTIC_VOCAB;
                 }
             }
             int nSem = Math.min(MAX_SEMANTIC_HISTORY, Math.min(sem.length - sem.length % 2,
@@ -67,7 +75,7 @@ final class Coarse {
      * have identical prompt lengths and decode in lockstep; a row that has all its tokens keeps being
      * fed its last token (outputs ignored) until the window ends, then leaves the batch.
      */
-    static int[][][] generate(Gpt gpt, NDManager manager, int[][] semantic, VoicePreset voice, GenerationOptions o,
+    public static int[][][] generate(Gpt gpt, NDManager manager, int[][] semantic, VoicePreset voice, GenerationOptions o,
             Sampler[] samplers) {
         int batch = semantic.length;
         History history = History.of(voice);
@@ -122,8 +130,8 @@ final class Coarse {
                     int[] best = null;
                     int parity = o.greedy() ? commonParity(rows, step, nSteps) : -1;
                     if (feedLength == 1 && parity >= 0) {
-                        first = CODES_START + parity * VoicePreset.CODEBOOK_SIZE;
-                        best = gpt.decodeArgmax(manager, feed, cache, first, first + VoicePreset.CODEBOOK_SIZE);
+                        first = CODES_START + parity * Vocabulary.CODEBOOK_SIZE;
+                        best = gpt.decodeArgmax(manager, feed, cache, first, first + Vocabulary.CODEBOOK_SIZE);
                     } else if (feedLength == 1) {
                         first = CODES_START;
                         logits = gpt.decode(manager, feed, cache, CODES_START, CODES_END);
@@ -143,7 +151,7 @@ final class Coarse {
                             next[i] = coarse[b][coarseLength[b] - 1];
                             continue;
                         }
-                        int start = CODES_START + (step[b] % CODEBOOKS) * VoicePreset.CODEBOOK_SIZE;
+                        int start = CODES_START + (step[b] % CODEBOOKS) * Vocabulary.CODEBOOK_SIZE;
                         int token = best != null ? start + best[i]
                                 : start + pick(logits, i * vocab + start - first, o, samplers[b]);
                         coarse[b][coarseLength[b]++] = token;
@@ -163,7 +171,7 @@ final class Coarse {
             int offset = history.coarse().length;
             for (int t = 0; t < frames; t++) {
                 for (int k = 0; k < CODEBOOKS; k++) {
-                    out[b][k][t] = coarse[b][offset + t * CODEBOOKS + k] - SEMANTIC_VOCAB - k * VoicePreset.CODEBOOK_SIZE;
+                    out[b][k][t] = coarse[b][offset + t * CODEBOOKS + k] - SEMANTIC_VOCAB - k * Vocabulary.CODEBOOK_SIZE;
                 }
             }
         }
@@ -215,7 +223,7 @@ final class Coarse {
 
     /** Index within the codebook's 1024 logits starting at array offset {@code start}. */
     static int pick(double[] logits, int start, GenerationOptions o, Sampler sampler) {
-        int end = start + VoicePreset.CODEBOOK_SIZE;
+        int end = start + Vocabulary.CODEBOOK_SIZE;
         if (o.greedy()) {
             return Sampler.argmax(logits, start, end);
         }

@@ -1,6 +1,10 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import ai.djl.engine.EngineException;
+
+import io.github.bark4j.BarkException;
+import io.github.bark4j.GenerationException;
+import io.github.bark4j.ModelLoadException;
 
 import java.util.Locale;
 
@@ -9,11 +13,11 @@ import java.util.Locale;
  * out-of-memory, internal {@link IllegalStateException}s and other unchecked surprises) become
  * {@link BarkException}s that say what to do. {@link BarkException}s pass through unchanged.
  */
-final class Failures {
+public final class Failures {
     private Failures() {}
 
     /** An error raised while generating, as the public API reports it. */
-    static BarkException duringGeneration(RuntimeException e, String device) {
+    public static BarkException duringGeneration(RuntimeException e, String device) {
         if (e instanceof BarkException be) {
             return be;
         }
@@ -31,7 +35,7 @@ final class Failures {
     }
 
     /** An error raised while loading a model, as the public API reports it. */
-    static BarkException duringLoad(RuntimeException e, Object what) {
+    public static BarkException duringLoad(RuntimeException e, Object what) {
         if (e instanceof BarkException be) {
             return be;
         }

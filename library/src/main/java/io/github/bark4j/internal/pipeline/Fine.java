@@ -1,8 +1,16 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.InvalidVoiceException;
+import io.github.bark4j.Stage;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.model.Gpt;
+import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.internal.model.Vocabulary;
 
 import java.util.Arrays;
 
@@ -11,11 +19,11 @@ import java.util.Arrays;
  * of history, 512 new, stride 512) and fills codebooks 2..7 one after another, each prediction feeding
  * the next. Frames not yet predicted hold the pad code 1024.
  */
-final class Fine {
-    static final int WINDOW = 1024;
+public final class Fine {
+    public static final int WINDOW = 1024;
     static final int STRIDE = 512;
     static final int MAX_HISTORY = 512;
-    static final int PAD = VoicePreset.CODEBOOK_SIZE;
+    static final int PAD = Vocabulary.CODEBOOK_SIZE;
 
     private Fine() {}
 
@@ -62,7 +70,7 @@ final class Fine {
      * row that has one runs in the same batch; windows are whole 1024-frame blocks, so rows never
      * need padding and each row's result is what it would be alone.
      */
-    static int[][][] generate(Gpt gpt, NDManager manager, int[][][] coarse, VoicePreset voice, GenerationOptions o,
+    public static int[][][] generate(Gpt gpt, NDManager manager, int[][][] coarse, VoicePreset voice, GenerationOptions o,
             Sampler[] samplers) {
         int books = gpt.config().nCodesTotal();
         int[][] history = history(voice, books);
@@ -128,7 +136,7 @@ final class Fine {
     private static int[][] history(VoicePreset voice, int books) {
         int[][] history = new int[books][0];
         if (voice != null) {
-            int[][] fp = voice.fineView();
+            int[][] fp = voice.finePrompt();
             if (fp.length != books) {
                 throw new InvalidVoiceException("The voice's fine_prompt has " + fp.length + " codebooks; this model"
                         + " uses " + books);

@@ -1,13 +1,32 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 
+import io.github.bark4j.Attention;
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.InvalidInputException;
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.Offload;
+import io.github.bark4j.Precision;
+import io.github.bark4j.Speech;
+import io.github.bark4j.Stage;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.model.AttentionKernel;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.internal.model.CodecDecoder;
+import io.github.bark4j.internal.model.Gpt;
+import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.internal.nativ.NativeOps;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,34 +35,90 @@ import java.util.stream.IntStream;
 /**
  * One Bark generation for a batch of texts: tokenize, semantic, coarse, fine, decode, with each
  * stage's weights made resident as the offload mode says. Single texts, batches, long-form text and
- * streams all come through {@link #generate}; {@link Synthesizer} only resolves options and guards
- * the model's lifetime. Every native array of a call lives in its request manager, closed before the
+ * streams all come through {@link #generate}; the facade above only resolves options and guards the
+ * model's lifetime. Every native array of a call lives in its request manager, closed before the
  * call returns or throws.
  */
-final class Pipeline {
+public final class Pipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
 
     private final BarkModel model;
+    private final SpeedChoice speed;
     private final Device device;
     private final Offload offload;
 
-    Pipeline(BarkModel model, Device device, Offload offload) {
+    private Pipeline(BarkModel model, SpeedChoice speed, Device device, Offload offload) {
         this.model = model;
+        this.speed = speed;
         this.device = device;
         this.offload = offload;
     }
 
-    int sampleRate() {
+    /**
+     * Loads the Bark model folder {@code dir} with the fastest of the asked-for paths that this
+     * process can run ({@link SpeedChoice}; what had to be replaced is logged as a warning).
+     *
+     * @param deviceName a DJL device name such as "cpu" or "gpu0", or null for the engine's default
+     * @throws io.github.bark4j.ModelLoadException when the engine, folder, config, weights or tokenizer
+     *     cannot be used
+     */
+    public static Pipeline load(Path dir, Precision precision, Attention attention, boolean nativeStep,
+            Offload offload, String deviceName) {
+        Engine engine;
+        try {
+            engine = Engine.getEngine("PyTorch");
+        } catch (RuntimeException e) {
+            throw new ModelLoadException("DJL's PyTorch engine is unavailable (" + e.getMessage() + "): add"
+                    + " ai.djl.pytorch:pytorch-native-cpu (or a GPU build) and pytorch-jni to the classpath", e);
+        }
+        Device dev = deviceName == null ? engine.defaultDevice() : Device.fromName(deviceName, engine);
+        SpeedChoice choice = SpeedChoice.resolve(precision, attention, nativeStep, offload,
+                NativeOps.isAvailable(), NativeOps.unavailableReason(), dev.isGpu());
+        choice.notes().forEach(LOG::warn);
+        AttentionKernel kernel = choice.attention() == Attention.SDPA ? AttentionKernel.SDPA : AttentionKernel.EAGER;
+        Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
+        BarkModel model;
+        try {
+            model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(), choice.nativeStep());
+        } catch (RuntimeException e) {
+            throw Failures.duringLoad(e, dir);
+        }
+        LOG.debug("Loaded Bark model from {} ({}, {}, native step {}, {}, offload {})", dir, choice.precision(),
+                choice.attention(), choice.nativeStep(), dev, offload);
+        return new Pipeline(model, choice, dev, offload);
+    }
+
+    /** The loaded model (the weights are shared by every call and only read). */
+    public BarkModel model() {
+        return model;
+    }
+
+    /** The fast paths in use. */
+    public SpeedChoice speed() {
+        return speed;
+    }
+
+    /** The compute device. */
+    public Device device() {
+        return device;
+    }
+
+    public Offload offload() {
+        return offload;
+    }
+
+    /** Audio sample rate of the model's codec (24000 for Bark). */
+    public int sampleRate() {
         return model.config.codec().samplingRate();
     }
 
     /** Tokens of whitespace-normalized text, uncut (for measuring segments). */
-    int countTokens(String normalized) {
+    public int countTokens(String normalized) {
         return model.tokenizer.encode(normalized).length;
     }
 
     /** Whitespace-normalized token ids, cut to 256 with a warning. */
-    long[] tokenize(String text, List<String> warnings) {
+    public long[] tokenize(String text, List<String> warnings) {
         if (text == null) {
             throw new InvalidInputException("text must not be null");
         }
@@ -69,9 +144,9 @@ final class Pipeline {
     /**
      * One generation per text, all texts in one batch with the same voice; row i samples from
      * {@code seeds[i]}. Each result has one segment: its whole (normalized) text. Callers turn
-     * libtorch's per-thread grad mode off first ({@code Synthesizer.whileOpen}).
+     * libtorch's per-thread grad mode off first.
      */
-    List<Speech> generate(List<String> texts, VoicePreset voice, GenerationOptions o, long[] seeds) {
+    public List<Utterance> generate(List<String> texts, VoicePreset voice, GenerationOptions o, long[] seeds) {
         int batch = texts.size();
         long[][] textIds = new long[batch][];
         List<List<String>> warnings = new ArrayList<>();
@@ -138,10 +213,10 @@ final class Pipeline {
                 NativeOps.releaseFreeMemory();
                 o.progress().onProgress(Stage.DECODE, 1, 1);
             }
-            List<Speech> out = new ArrayList<>(batch);
+            List<Utterance> out = new ArrayList<>(batch);
             for (int b = 0; b < batch; b++) {
                 List<Speech.Segment> segments = List.of(new Speech.Segment(spoken[b], 0, audio[b].length));
-                out.add(new Speech(audio[b], sampleRate(), semantic[b], coarse[b], fine[b], warnings.get(b),
+                out.add(new Utterance(audio[b], sampleRate(), semantic[b], coarse[b], fine[b], warnings.get(b),
                         truncated[b], segments));
             }
             return out;
@@ -185,7 +260,7 @@ final class Pipeline {
     }
 
     /** Fine codes (K, T) → audio samples, with the model's own codec. */
-    float[] decode(NDManager manager, int[][] fine) {
+    public float[] decode(NDManager manager, int[][] fine) {
         return decode(model.codec, manager, fine);
     }
 
@@ -208,6 +283,12 @@ final class Pipeline {
             }
             return out;
         }
+    }
+
+    /** Releases the model's native memory; the caller makes sure no call is running. */
+    @Override
+    public void close() {
+        model.close();
     }
 
     private static String abbreviate(String s) {

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -9,14 +9,14 @@ import java.util.SplittableRandom;
  * draw. Greedy is argmax. Draws come from one seeded {@link SplittableRandom} per generation, whose
  * algorithm is fixed by the JDK spec, so a seed reproduces a run in any JVM.
  */
-final class Sampler {
+public final class Sampler {
     private final SplittableRandom random;
 
-    Sampler(long seed) {
+    public Sampler(long seed) {
         this.random = new SplittableRandom(seed);
     }
 
-    static int argmax(double[] values, int from, int to) {
+    public static int argmax(double[] values, int from, int to) {
         int best = from;
         for (int i = from + 1; i < to; i++) {
             if (values[i] > values[best]) {

@@ -1,4 +1,7 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.VoicePreset;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -7,11 +10,11 @@ import java.util.List;
 import java.util.NoSuchElementException;
 
 /**
- * The generations of one long text, in order, one {@link Speech} per segment, produced batch by batch
+ * The generations of one long text, in order, one {@link Utterance} per segment, produced batch by batch
  * as they are asked for. This is where the long-form rules live:
  * <ul>
  * <li>Voice: with a preset every segment uses it; without one, segments are generated one at a time
- *     until one speaks, and that segment's {@link Speech#toVoicePreset()} is the voice of all later
+ *     until one speaks, and that segment's {@link Utterance#toVoicePreset()} is the voice of all later
  *     segments.</li>
  * <li>Seeds: segment i samples from {@code seed + i}, whatever the batching, so a segment equals a
  *     single generation of its text with that seed (and the voice above).</li>
@@ -19,12 +22,12 @@ import java.util.NoSuchElementException;
  *     {@code firstAlone} the first segment runs alone so that its audio comes first.</li>
  * </ul>
  */
-final class SegmentRun implements Iterator<Speech> {
+public final class SegmentRun implements Iterator<Utterance> {
 
     /** Runs one batch of generations: texts with one voice, row i with {@code seeds[i]}. */
     @FunctionalInterface
-    interface Batch {
-        List<Speech> run(List<String> texts, VoicePreset voice, long[] seeds);
+    public interface Batch {
+        List<Utterance> run(List<String> texts, VoicePreset voice, long[] seeds);
     }
 
     private final List<String> segments;
@@ -32,11 +35,11 @@ final class SegmentRun implements Iterator<Speech> {
     private final long seed;
     private final boolean firstAlone;
     private final Batch batch;
-    private final Deque<Speech> ready = new ArrayDeque<>();
+    private final Deque<Utterance> ready = new ArrayDeque<>();
     private VoicePreset voice;
     private int generated;
 
-    SegmentRun(List<String> segments, VoicePreset preset, GenerationOptions options, long seed, boolean firstAlone,
+    public SegmentRun(List<String> segments, VoicePreset preset, GenerationOptions options, long seed, boolean firstAlone,
             Batch batch) {
         this.segments = List.copyOf(segments);
         this.voice = preset;
@@ -46,7 +49,7 @@ final class SegmentRun implements Iterator<Speech> {
         this.batch = batch;
     }
 
-    int size() {
+    public int size() {
         return segments.size();
     }
 
@@ -56,7 +59,7 @@ final class SegmentRun implements Iterator<Speech> {
     }
 
     @Override
-    public Speech next() {
+    public Utterance next() {
         if (!hasNext()) {
             throw new NoSuchElementException();
         }
@@ -76,8 +79,8 @@ final class SegmentRun implements Iterator<Speech> {
         for (int i = 0; i < n; i++) {
             seeds[i] = seed + generated + i;
         }
-        List<Speech> out = batch.run(segments.subList(generated, generated + n), voice, seeds);
-        for (Speech s : out) {
+        List<Utterance> out = batch.run(segments.subList(generated, generated + n), voice, seeds);
+        for (Utterance s : out) {
             if (voice == null && s.canBeVoice()) {
                 voice = s.toVoicePreset();
             }

@@ -1,4 +1,7 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
+
+import io.github.bark4j.InvalidInputException;
+import io.github.bark4j.internal.model.TextTokenizer;
 
 import java.text.BreakIterator;
 import java.util.ArrayList;
@@ -15,7 +18,7 @@ import java.util.function.ToIntFunction;
  * between words, then (text without spaces, e.g. Chinese) between characters. Segments are
  * consecutive substrings of the normalized text, so no character is lost or repeated.
  */
-final class Segmenter {
+public final class Segmenter {
     /** Words that end with a period without ending a sentence (compared in lower case). */
     private static final Set<String> ABBREVIATIONS = Set.of(
             "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "nr", "ca", "bzw", "vgl", "hr", "fr",
@@ -31,7 +34,7 @@ final class Segmenter {
      * @param tokens the number of tokens of a (normalized) piece of text
      * @param budget the most tokens one segment may have, at least 1
      */
-    Segmenter(ToIntFunction<String> tokens, int budget) {
+    public Segmenter(ToIntFunction<String> tokens, int budget) {
         if (budget < 1) {
             throw new IllegalArgumentException("budget must be at least 1, got " + budget);
         }
@@ -44,7 +47,7 @@ final class Segmenter {
      *
      * @throws InvalidInputException when the text is null, empty or only whitespace
      */
-    List<String> split(String text) {
+    public List<String> split(String text) {
         if (text == null) {
             throw new InvalidInputException("text must not be null");
         }

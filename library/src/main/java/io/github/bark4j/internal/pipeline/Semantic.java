@@ -1,10 +1,18 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.Stage;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.ApiAccess;
+import io.github.bark4j.internal.model.Gpt;
+import io.github.bark4j.internal.model.KvCache;
+import io.github.bark4j.internal.model.Tensors;
 
 import java.util.Arrays;
 
@@ -13,21 +21,21 @@ import java.util.Arrays;
  * and 256 history slots summed pairwise, then the "infer" token. Decoding continues with a KV cache
  * until EOS, the token limit or the duration cap.
  */
-final class Semantic {
-    static final int TEXT_SLOTS = 256;
+public final class Semantic {
+    public static final int TEXT_SLOTS = 256;
     static final int TEXT_OFFSET = 10_048;
     static final int TEXT_PAD = 129_595;
-    static final int INFER_TOKEN = 129_599;
-    static final int EOS = 10_000;
+    public static final int INFER_TOKEN = 129_599;
+    public static final int EOS = 10_000;
     static final int HISTORY_PAD = 10_000;
-    static final int PROMPT_LENGTH = TEXT_SLOTS + 1;
-    static final int MAX_NEW_TOKENS = 768;
+    public static final int PROMPT_LENGTH = TEXT_SLOTS + 1;
+    public static final int MAX_NEW_TOKENS = 768;
     static final double RATE_HZ = 49.9;
 
     private Semantic() {}
 
     /** The original's 513-id prompt: offset text ids padded to 256, 256 history ids, the infer token. */
-    static long[] promptIds(long[] textIds, VoicePreset voice) {
+    public static long[] promptIds(long[] textIds, VoicePreset voice) {
         if (textIds.length > TEXT_SLOTS) {
             throw new IllegalArgumentException("at most " + TEXT_SLOTS + " text tokens");
         }
@@ -38,7 +46,7 @@ final class Semantic {
         }
         Arrays.fill(ids, TEXT_SLOTS, 2 * TEXT_SLOTS, HISTORY_PAD);
         if (voice != null) {
-            int[] history = voice.semanticView();
+            int[] history = voice.semanticPrompt();
             int start = Math.max(0, history.length - TEXT_SLOTS);
             for (int i = start; i < history.length; i++) {
                 ids[TEXT_SLOTS + i - start] = history[i];
@@ -49,7 +57,7 @@ final class Semantic {
     }
 
     /** Embeds a 513-id prompt (B rows) into the merged 257-position input (B, 257, H). */
-    static NDArray promptEmbeddings(Gpt gpt, NDManager manager, long[] promptIds, int batch) {
+    public static NDArray promptEmbeddings(Gpt gpt, NDManager manager, long[] promptIds, int batch) {
         int n = 2 * TEXT_SLOTS + 1;
         NDArray ids = Tensors.ids(manager, promptIds, batch, n);
         NDArray text = gpt.embed(ids.get(":, :{}", TEXT_SLOTS));
@@ -62,7 +70,7 @@ final class Semantic {
      * The most tokens a row can produce before {@code maxSeconds} stops it, by the cap's own
      * arithmetic (1/49.9 s added per token, stop once past the cap), and never more than {@code limit}.
      */
-    static int tokensWithinCap(double maxSeconds, int limit) {
+    public static int tokensWithinCap(double maxSeconds, int limit) {
         double seconds = 0;
         for (int n = 1; n < limit; n++) {
             seconds += 1 / RATE_HZ;
@@ -74,7 +82,7 @@ final class Semantic {
     }
 
     /** Logits of the semantic model for the first step (the last prompt position), shape (V). */
-    static NDArray firstLogits(Gpt gpt, NDManager manager, long[] promptIds) {
+    public static NDArray firstLogits(Gpt gpt, NDManager manager, long[] promptIds) {
         NDArray x = promptEmbeddings(gpt, manager, promptIds, 1);
         return gpt.forwardCausal(x, null, true).squeeze(0);
     }
@@ -85,11 +93,11 @@ final class Semantic {
      * its KV cache, so the remaining rows' steps cost what their own would (rows never mix, so their
      * arithmetic is that of a single run).
      */
-    static int[][] generate(Gpt gpt, NDManager manager, long[][] textIds, VoicePreset voice, GenerationOptions o,
+    public static int[][] generate(Gpt gpt, NDManager manager, long[][] textIds, VoicePreset voice, GenerationOptions o,
             Sampler[] samplers) {
         int batch = textIds.length;
         int maxNew = Math.min(MAX_NEW_TOKENS, gpt.config().blockSize() - PROMPT_LENGTH + 1);
-        int fixed = o.fixedSemanticTokens();
+        int fixed = ApiAccess.get().fixedSemanticTokens(o);
         if (fixed > maxNew) {
             throw new IllegalArgumentException(fixed + " semantic tokens exceed this model's limit of " + maxNew);
         }

@@ -1,4 +1,10 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
+
+import io.github.bark4j.Attention;
+import io.github.bark4j.Offload;
+import io.github.bark4j.Precision;
+import io.github.bark4j.Synthesizer;
+import io.github.bark4j.internal.model.NativeGpt;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,10 +18,10 @@ import java.util.List;
  * @param nativeConv EnCodec's transposed convolutions through libtorch (bridge)
  * @param notes why something asked for was replaced (logged as warnings)
  */
-record SpeedChoice(Precision precision, Attention attention, boolean nativeStep, boolean nativeConv,
+public record SpeedChoice(Precision precision, Attention attention, boolean nativeStep, boolean nativeConv,
         List<String> notes) {
 
-    static SpeedChoice resolve(Precision precision, Attention attention, boolean nativeStep, Offload offload,
+    public static SpeedChoice resolve(Precision precision, Attention attention, boolean nativeStep, Offload offload,
             boolean bridge, String bridgeReason, boolean gpu) {
         List<String> notes = new ArrayList<>();
         Attention a = attention;

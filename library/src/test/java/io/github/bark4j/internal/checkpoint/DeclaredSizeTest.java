@@ -1,7 +1,9 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.ModelLoadException;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,9 +1,13 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.testing.SharedFiles;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.testing.SharedFiles;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,10 +1,16 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.model.BarkConfig;
+import io.github.bark4j.internal.model.CodecConfig;
+import io.github.bark4j.internal.model.GptConfig;
+import io.github.bark4j.testing.SharedFiles;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

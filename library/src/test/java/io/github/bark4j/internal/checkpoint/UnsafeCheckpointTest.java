@@ -1,8 +1,10 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.UnsafeCheckpointException;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.hub;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.bark4j.ModelDownloadException.Reason;
+import io.github.bark4j.ModelDownloadException;
+import io.github.bark4j.ModelHub;
+import io.github.bark4j.testing.SharedFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

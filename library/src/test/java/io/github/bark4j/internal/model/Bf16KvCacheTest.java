@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeTestSupport;
+import io.github.bark4j.internal.pipeline.Coarse;
+import io.github.bark4j.internal.pipeline.Pipeline;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,7 +30,7 @@ import java.util.function.IntFunction;
  * path refuses it, and it frees its memory.
  */
 class Bf16KvCacheTest {
-    private static Synthesizer java32;
+    private static Pipeline java32;
     private static final int PROMPT = 17;
     private static final int STEPS = 12;
 
@@ -231,7 +237,7 @@ class Bf16KvCacheTest {
     @Test
     void theJavaPathAndFp64RefuseABf16Cache() {
         BarkModel model = java32.model();
-        try (Synthesizer java64 = NativeGptTest.build(Precision.FP64, false);
+        try (Pipeline java64 = NativeGptTest.build(Precision.FP64, false);
                 NativeGpt fp64 = NativeGpt.create(java64.model().semantic, false);
                 NDManager m = model.manager().newSubManager();
                 KvCache c = KvCache.bf16(model.semantic.config(), 1, 10)) {

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +8,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.Attention;
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.nativ.NativeKernelsTest;
+import io.github.bark4j.internal.nativ.NativeTestSupport;
+import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.testing.TestModels;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,13 +38,12 @@ class Bf16MatmulsTest {
      */
     static final double BF16_FIRST_PASS_BOUND = 0.5;
 
-    private static Synthesizer fp32;
+    private static Pipeline fp32;
 
     @BeforeAll
     static void load() {
         NativeTestSupport.requireBridge();
-        fp32 = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.FP32)
-                .attention(Attention.SDPA).nativeStep(false).build();
+        fp32 = TestModels.tinyBark(Precision.FP32, Attention.SDPA, false);
     }
 
     @AfterAll
@@ -137,7 +143,7 @@ class Bf16MatmulsTest {
             int books = fine.config().nCodesTotal();
             long[] codes = new long[frames * books];
             for (int i = 0; i < codes.length; i++) {
-                codes[i] = random.nextInt(VoicePreset.CODEBOOK_SIZE);
+                codes[i] = random.nextInt(Vocabulary.CODEBOOK_SIZE);
             }
             try (Bf16Matmuls matmuls = Bf16Matmuls.round(fine.weights())) {
                 Gpt bf16 = fine.withBf16Matmuls(matmuls);
@@ -165,8 +171,7 @@ class Bf16MatmulsTest {
      */
     @Test
     void aBf16ModelReadsItsEmbeddingsInBf16AndFreesTheFp32Copies() {
-        try (Synthesizer bf16 = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.BF16)
-                .build(); NDManager m = fp32.model().manager().newSubManager()) {
+        try (Pipeline bf16 = TestModels.tinyBark(Precision.BF16); NDManager m = fp32.model().manager().newSubManager()) {
             BarkModel model = bf16.model();
             for (Gpt gpt : new Gpt[] {model.semantic, model.coarse, model.fine}) {
                 GptWeights w = gpt.weights();
@@ -195,7 +200,7 @@ class Bf16MatmulsTest {
             double semantic = maxDiff(expected, actual);
             long[] codes = new long[64 * 8];
             for (int i = 0; i < codes.length; i++) {
-                codes[i] = random.nextInt(VoicePreset.CODEBOOK_SIZE);
+                codes[i] = random.nextInt(Vocabulary.CODEBOOK_SIZE);
             }
             NDArray input = m.create(codes, new Shape(1, 64, 8));
             double fine = 0;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,6 +10,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.checkpoint.SafetensorsFile;
+import io.github.bark4j.internal.nativ.NativeLibrary;
+import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+import io.github.bark4j.testing.TestModels;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -25,13 +33,13 @@ import java.util.Random;
 
 /** The EnCodec decoder's kernels against naive Java loops, and short decodes on the fixture (FP64). */
 class CodecDecoderTest {
-    private static Synthesizer synth;
+    private static Pipeline synth;
     private static CodecDecoder codec;
     private NDManager mgr;
 
     @BeforeAll
     static void load() {
-        synth = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.FP64).build();
+        synth = TestModels.tinyBark(Precision.FP64);
         codec = synth.model().codec;
     }
 
@@ -302,7 +310,7 @@ class CodecDecoderTest {
     void fusedLstmDecodeMatchesTheStepLoop() throws Exception {
         int[][] fine = Golden.byName("short").fine();
         for (Precision p : new Precision[] {Precision.FP32, Precision.FP64}) {
-            try (Synthesizer s = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(p).build();
+            try (Pipeline s = TestModels.tinyBark(p);
                     NDManager m = s.model().manager().newSubManager()) {
                 CodecDecoder fused = s.model().codec.withFusedLstm(true);
                 CodecDecoder steps = s.model().codec.withFusedLstm(false);

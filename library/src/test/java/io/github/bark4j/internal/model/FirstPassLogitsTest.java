@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,6 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.checkpoint.Npy;
+import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+import io.github.bark4j.testing.TestModels;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,19 +27,19 @@ import java.util.Map;
  * Each GPT's first forward pass against the logits the original Bark computed on the fixture: within
  * 1e-3 in FP32 and much tighter in FP64.
  */
-class FirstPassLogitsTest {
-    private static final Map<Precision, Synthesizer> SYNTHS = new EnumMap<>(Precision.class);
+public class FirstPassLogitsTest {
+    private static final Map<Precision, Pipeline> SYNTHS = new EnumMap<>(Precision.class);
 
     @BeforeAll
     static void load() {
         for (Precision p : new Precision[] {Precision.FP32, Precision.FP64}) {
-            SYNTHS.put(p, Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(p).build());
+            SYNTHS.put(p, TestModels.tinyBark(p));
         }
     }
 
     @AfterAll
     static void close() {
-        SYNTHS.values().forEach(Synthesizer::close);
+        SYNTHS.values().forEach(Pipeline::close);
     }
 
     private static double tolerance(Precision p) {
@@ -80,7 +89,7 @@ class FirstPassLogitsTest {
         }
     }
 
-    static void assertClose(double[] expected, double[] actual, double tol, String what) {
+    public static void assertClose(double[] expected, double[] actual, double tol, String what) {
         assertEquals(expected.length, actual.length, what + " length");
         double worst = 0;
         int at = -1;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +11,11 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.TestModels;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,13 +30,13 @@ import java.util.Random;
  * to the one it predicts, and batch rows do not influence each other.
  */
 class GptTest {
-    private static Synthesizer synth;
+    private static Pipeline synth;
     private static BarkModel model;
     private NDManager mgr;
 
     @BeforeAll
     static void load() {
-        synth = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(Precision.FP64).build();
+        synth = TestModels.tinyBark(Precision.FP64);
         model = synth.model();
     }
 

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,6 +10,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+
+import io.github.bark4j.Attention;
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.Precision;
+import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeTestSupport;
+import io.github.bark4j.internal.pipeline.Coarse;
+import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.internal.pipeline.Sampler;
+import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.Golden;
+import io.github.bark4j.testing.SharedFiles;
+import io.github.bark4j.testing.TestModels;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,8 +45,8 @@ class NativeGptTest {
      */
     static final double BF16_LOGIT_BOUND = 0.15;
 
-    private static Synthesizer java32;
-    private static Synthesizer java64;
+    private static Pipeline java32;
+    private static Pipeline java64;
 
     @BeforeAll
     static void load() {
@@ -49,9 +63,8 @@ class NativeGptTest {
         }
     }
 
-    static Synthesizer build(Precision p, boolean nativeStep) {
-        return Synthesizer.builder().modelDir(SharedFiles.tinyBark()).precision(p).attention(Attention.EAGER)
-                .nativeStep(nativeStep).build();
+    static Pipeline build(Precision p, boolean nativeStep) {
+        return TestModels.tinyBark(p, Attention.EAGER, nativeStep);
     }
 
     /**
@@ -225,8 +238,8 @@ class NativeGptTest {
      */
     @Test
     void greedyFp32NativeTakesTheJavaTokenWhereverTheMarginAllows() throws Exception {
-        try (Synthesizer fast = build(Precision.FP32, true)) {
-            assertTrue(fast.nativeStep());
+        try (Pipeline fast = build(Precision.FP32, true)) {
+            assertTrue(fast.speed().nativeStep());
             assertNotNull(fast.model().semantic.nativeStep());
             assertNull(java32.model().semantic.nativeStep());
             for (Golden.Case c : Golden.cases()) {
@@ -252,7 +265,7 @@ class NativeGptTest {
     }
 
     /** Greedy semantic tokens of a golden case (the stage alone: it is where decode steps dominate). */
-    static int[] semantic(Synthesizer s, Golden.Case c) {
+    static int[] semantic(Pipeline s, Golden.Case c) {
         GenerationOptions o = options(c);
         try (NDManager m = s.model().manager().newSubManager()) {
             return Semantic.generate(s.model().semantic, m, new long[][] {c.textIds()}, o.voice(), o,
@@ -275,8 +288,8 @@ class NativeGptTest {
      */
     @Test
     void greedyBf16FollowsGoldenWhereverTheFp64MarginIsWide() throws Exception {
-        try (Synthesizer bf16 = build(Precision.BF16, true)) {
-            assertEquals(Precision.BF16, bf16.precision());
+        try (Pipeline bf16 = build(Precision.BF16, true)) {
+            assertEquals(Precision.BF16, bf16.speed().precision());
             for (Golden.Case c : Golden.cases()) {
                 int[] golden = c.semantic();
                 int[] got = semantic(bf16, c);
@@ -304,7 +317,7 @@ class NativeGptTest {
         return top2Margin(java32, c, tokens, step);
     }
 
-    private static double top2Margin(Synthesizer s, Golden.Case c, int[] tokens, int step) throws Exception {
+    private static double top2Margin(Pipeline s, Golden.Case c, int[] tokens, int step) throws Exception {
         Gpt gpt = s.model().semantic;
         DataType dtype = gpt.weights().positionEmbedding().getDataType();
         VoicePreset voice = c.voice() == null ? null : VoicePreset.load(SharedFiles.voice(c.voice()));

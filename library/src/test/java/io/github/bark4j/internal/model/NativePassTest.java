@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +8,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.nativ.NativeKernels;
+import io.github.bark4j.internal.nativ.NativeTestSupport;
+import io.github.bark4j.internal.pipeline.Pipeline;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,8 +28,8 @@ import java.util.SplittableRandom;
  * and no native memory left behind.
  */
 class NativePassTest {
-    private static Synthesizer java32;
-    private static Synthesizer java64;
+    private static Pipeline java32;
+    private static Pipeline java64;
 
     @BeforeAll
     static void load() {

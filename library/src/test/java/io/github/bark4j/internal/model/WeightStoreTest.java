@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,6 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.checkpoint.DType;
+import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.checkpoint.TensorSource;
 
 import org.junit.jupiter.api.Test;
 

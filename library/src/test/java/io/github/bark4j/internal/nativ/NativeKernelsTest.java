@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,6 +11,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
+
+import io.github.bark4j.internal.model.Ops;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,7 +28,7 @@ import java.util.SplittableRandom;
  * every fast kernel next to an obvious one), at every weight shape of bark-small and bark, for 1 to
  * 17 rows, on each instruction set this CPU has (AVX-512, AVX2, portable).
  */
-class NativeKernelsTest extends KernelTestBase {
+public class NativeKernelsTest extends KernelTestBase {
     /** (out, in) of every matmul of bark-small (hidden 768) and bark (hidden 1024), heads included. */
     static final int[][] SHAPES = {
         {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}, {10048, 768}, {12096, 768}, {1056, 768},
@@ -61,7 +63,7 @@ class NativeKernelsTest extends KernelTestBase {
     }
 
     /** Unit-scale data: x ~ N(0, 1), W ~ N(0, 1 / in), so every output is ~N(0, 1). */
-    static float[] normal(SplittableRandom random, int n, double std) {
+    public static float[] normal(SplittableRandom random, int n, double std) {
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
             // Box-Muller
@@ -177,7 +179,7 @@ class NativeKernelsTest extends KernelTestBase {
     }
 
     /** Round to nearest even bfloat16, the obvious way (finite inputs). */
-    static float roundToBf16(float f) {
+    public static float roundToBf16(float f) {
         int bits = Float.floatToRawIntBits(f);
         int lower = bits & 0xffff;
         int upper = bits & 0xffff0000;

@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.nativ;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,14 +13,14 @@ import java.util.SplittableRandom;
 import java.util.function.DoubleUnaryOperator;
 
 /** What the native bridge's tests share: the bridge check, the CPU's flags, a reference attention. */
-final class NativeTestSupport {
+public final class NativeTestSupport {
     private NativeTestSupport() {}
 
     /**
      * Fails unless the bridge loaded (the build makes it on linux-x86_64); skips instead where the
      * build was told not to make it ({@code -Dbark4j.native.skip=true}).
      */
-    static void requireBridge() {
+    public static void requireBridge() {
         if (Boolean.getBoolean("bark4j.native.skip")) {
             assumeTrue(NativeLibrary.isAvailable(), "native bridge not built");
         }

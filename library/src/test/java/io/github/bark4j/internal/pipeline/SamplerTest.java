@@ -1,9 +1,12 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.internal.model.Vocabulary;
 
 import org.junit.jupiter.api.Test;
 
@@ -194,7 +197,7 @@ class SamplerTest {
     void coarsePickStaysInItsCodebook() {
         GenerationOptions greedy = GenerationOptions.builder().greedy().build();
         double[] logits = new double[12_096];
-        int start = Coarse.CODES_START + VoicePreset.CODEBOOK_SIZE; // second codebook
+        int start = Coarse.CODES_START + Vocabulary.CODEBOOK_SIZE; // second codebook
         logits[start + 700] = 5;
         logits[100] = 99; // a semantic id: outside the codebook
         logits[start - 1] = 99; // last code of the first codebook

@@ -1,8 +1,12 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.InvalidInputException;
+import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.testing.SharedFiles;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

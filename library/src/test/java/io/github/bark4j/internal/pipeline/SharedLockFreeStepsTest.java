@@ -1,4 +1,4 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,9 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 
+import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.Precision;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.testing.TestModels;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -29,8 +35,8 @@ class SharedLockFreeStepsTest {
         String text = "Hello world, this is a speech test.";
         Thread[] thread = new Thread[1];
         ExecutorService worker = Executors.newSingleThreadExecutor(r -> thread[0] = new Thread(r, "generation"));
-        try (Synthesizer s = Synthesizer.builder().modelDir(SharedFiles.tinyBark()).build()) {
-            Speech expected = s.generate(text, o);
+        try (Pipeline s = TestModels.tinyBark(Precision.FP32)) {
+            Utterance expected = s.generate(List.of(text), null, o, new long[] {0}).get(0);
             BarkModel model = s.model();
             NDManager shared = model.manager();
             float[] audio;
@@ -60,7 +66,7 @@ class SharedLockFreeStepsTest {
                 fine = (int[][]) out[0];
                 audio = (float[]) out[1];
             }
-            assertArrayEquals(expected.fineTokens(), fine);
+            assertArrayEquals(expected.fine(), fine);
             assertArrayEquals(expected.samples(), audio);
             assertEquals(expected.samples().length, audio.length);
         } finally {

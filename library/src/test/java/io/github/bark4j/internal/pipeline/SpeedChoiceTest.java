@@ -1,8 +1,12 @@
-package io.github.bark4j;
+package io.github.bark4j.internal.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.Attention;
+import io.github.bark4j.Offload;
+import io.github.bark4j.Precision;
 
 import org.junit.jupiter.api.Test;
 
