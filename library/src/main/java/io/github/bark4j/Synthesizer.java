@@ -1,32 +1,23 @@
 package io.github.bark4j;
 
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 
 import io.github.bark4j.internal.hub.HubOptions;
 import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.Voices;
-import io.github.bark4j.internal.pipeline.Cancellation;
-import io.github.bark4j.internal.pipeline.Failures;
+import io.github.bark4j.internal.pipeline.LongFormRunner;
+import io.github.bark4j.internal.pipeline.ModelLifetime;
 import io.github.bark4j.internal.pipeline.Pipeline;
-import io.github.bark4j.internal.pipeline.SegmentRun;
-import io.github.bark4j.internal.pipeline.Segmenter;
 import io.github.bark4j.internal.pipeline.Utterance;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Spliterator;
 import java.util.Spliterators;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
@@ -57,20 +48,18 @@ import java.util.stream.StreamSupport;
  * }</pre>
  */
 public final class Synthesizer implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(Synthesizer.class);
-
     private final Pipeline pipeline;
+    private final ModelLifetime lifetime;
+    private final LongFormRunner runner;
     private final Voices voices;
-    /** Readers: calls in flight; the writer: the release of the model's memory. */
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closed;
-    private boolean released;
 
     /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
     public static final long CLOSE_WAIT_SECONDS = 30;
 
     private Synthesizer(Pipeline pipeline, Voices voices) {
         this.pipeline = pipeline;
+        this.lifetime = new ModelLifetime(pipeline, CLOSE_WAIT_SECONDS);
+        this.runner = new LongFormRunner(pipeline, lifetime);
         this.voices = voices;
     }
 
@@ -133,8 +122,7 @@ public final class Synthesizer implements AutoCloseable {
     public Speech generate(String text, GenerationOptions options) {
         Objects.requireNonNull(options, "options");
         VoicePreset voice = resolveVoice(options);
-        long seed = seedOf(options);
-        return whileOpen(() -> speak(text, voice, options, seed));
+        return new Speech(runner.speak(text, voice, options, seedOf(options)));
     }
 
     /**
@@ -172,38 +160,7 @@ public final class Synthesizer implements AutoCloseable {
                     + " seeds");
         }
         VoicePreset voice = resolveVoice(options);
-        return whileOpen(() -> {
-            int n = texts.size();
-            List<List<String>> segments = new ArrayList<>(n);
-            List<Integer> single = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                segments.add(segmentsOf(texts.get(i), options));
-                if (segments.get(i).size() == 1) {
-                    single.add(i);
-                }
-            }
-            Speech[] out = new Speech[n];
-            for (int from = 0; from < single.size(); from += options.maxBatch()) {
-                List<Integer> rows = single.subList(from, Math.min(single.size(), from + options.maxBatch()));
-                List<String> batch = new ArrayList<>();
-                long[] batchSeeds = new long[rows.size()];
-                for (int r = 0; r < rows.size(); r++) {
-                    batch.add(segments.get(rows.get(r)).get(0));
-                    batchSeeds[r] = seeds[rows.get(r)];
-                }
-                List<Utterance> done = pipeline.generate(batch, voice, options, batchSeeds);
-                for (int r = 0; r < rows.size(); r++) {
-                    out[rows.get(r)] = new Speech(done.get(r));
-                }
-            }
-            for (int i = 0; i < n; i++) {
-                if (out[i] == null) {
-                    out[i] = join(new SegmentRun(segments.get(i), voice, options, seeds[i], false, batchRunner(options)),
-                            options);
-                }
-            }
-            return List.of(out);
-        });
+        return runner.speakAll(texts, seeds, voice, options).stream().map(Speech::new).toList();
     }
 
     /**
@@ -224,77 +181,14 @@ public final class Synthesizer implements AutoCloseable {
     public Stream<Speech> stream(String text, GenerationOptions options) {
         Objects.requireNonNull(options, "options");
         VoicePreset voice = resolveVoice(options);
-        long seed = seedOf(options);
-        List<String> segments = whileOpen(() -> segmentsOf(text, options));
         AtomicBoolean closed = new AtomicBoolean();
-        SegmentRun.Batch batch = batchRunner(options);
-        SegmentRun run = new SegmentRun(segments, voice, options, seed, true,
-                (texts, v, seeds) -> Cancellation.during(closed::get, () -> batch.run(texts, v, seeds)));
-        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(run, Spliterator.ORDERED | Spliterator.NONNULL),
-                false).map(Speech::new).onClose(() -> closed.set(true));
-    }
-
-    /** The segments {@code text} is spoken in: one for short text or {@code longForm(false)}. */
-    private List<String> segmentsOf(String text, GenerationOptions o) {
-        if (!o.longForm()) {
-            if (text == null) {
-                throw new InvalidInputException("text must not be null");
-            }
-            return List.of(text); // one generation; the pipeline cuts it to 256 tokens, with a warning
-        }
-        return new Segmenter(pipeline::countTokens, o.maxSegmentTokens()).split(text);
-    }
-
-    private Speech speak(String text, VoicePreset voice, GenerationOptions o, long seed) {
-        return join(new SegmentRun(segmentsOf(text, o), voice, o, seed, false, batchRunner(o)), o);
-    }
-
-    private Speech join(SegmentRun run, GenerationOptions o) {
-        List<Utterance> parts = new ArrayList<>(run.size());
-        run.forEachRemaining(parts::add);
-        return new Speech(Utterance.join(parts, (int) Math.round(o.pauseSeconds() * sampleRate())));
-    }
-
-    private SegmentRun.Batch batchRunner(GenerationOptions o) {
-        return (texts, voice, seeds) -> whileOpen(() -> pipeline.generate(texts, voice, o, seeds));
+        Iterator<Utterance> segments = runner.segments(text, voice, options, seedOf(options), closed::get);
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(segments,
+                Spliterator.ORDERED | Spliterator.NONNULL), false).map(Speech::new).onClose(() -> closed.set(true));
     }
 
     private static long seedOf(GenerationOptions o) {
         return o.seed() != null ? o.seed() : new SecureRandom().nextLong();
-    }
-
-    /** Runs {@code work} while the model is open and cannot be closed (the tokenizer is native too). */
-    private <T> T whileOpen(Supplier<T> work) {
-        lifecycle.readLock().lock();
-        // libtorch's grad mode is per thread and DJL turns it off only on the thread that started the
-        // engine; left on, other threads take other kernels (e.g. the LSTM's) and differ in the last bits
-        boolean grad = JniUtils.isGradMode();
-        try {
-            if (grad) {
-                JniUtils.setGradMode(false);
-            }
-            ensureOpen();
-            // calls in flight stop within one decode step once close() begins
-            return Cancellation.during(() -> closed, work);
-        } catch (RuntimeException e) {
-            throw closed ? closedDuringCall(e) : Failures.duringGeneration(e, device());
-        } finally {
-            if (grad) {
-                JniUtils.setGradMode(true);
-            }
-            lifecycle.readLock().unlock();
-            releaseIfClosed();
-        }
-    }
-
-    private static BarkException closedDuringCall(RuntimeException e) {
-        if (e instanceof SynthesizerClosedException sce) {
-            return sce;
-        }
-        SynthesizerClosedException c = new SynthesizerClosedException("This Synthesizer was closed during the"
-                + " call; build a new one");
-        c.addSuppressed(e);
-        return c;
     }
 
     /** Fine codes (K, T) → audio samples. */
@@ -332,12 +226,6 @@ public final class Synthesizer implements AutoCloseable {
         return voices.load(name);
     }
 
-    private void ensureOpen() {
-        if (closed) {
-            throw new SynthesizerClosedException("This Synthesizer is closed; build a new one");
-        }
-    }
-
     BarkModel model() {
         return pipeline.model();
     }
@@ -350,43 +238,7 @@ public final class Synthesizer implements AutoCloseable {
      */
     @Override
     public void close() {
-        closed = true;
-        boolean locked;
-        try {
-            locked = lifecycle.writeLock().tryLock(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            locked = false;
-        }
-        if (!locked) {
-            LOG.warn("Synthesizer.close(): calls still running after {} s; the last one releases the model",
-                    CLOSE_WAIT_SECONDS);
-            return;
-        }
-        try {
-            release();
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
-    }
-
-    /** After a call leaves: releases the model if close() gave up waiting for it. */
-    private void releaseIfClosed() {
-        if (closed && lifecycle.writeLock().tryLock()) {
-            try {
-                release();
-            } finally {
-                lifecycle.writeLock().unlock();
-            }
-        }
-    }
-
-    /** Called with the write lock held. */
-    private void release() {
-        if (!released) {
-            released = true;
-            pipeline.close();
-        }
+        lifetime.close();
     }
 
     /** Configures and loads a {@link Synthesizer}. */
