@@ -9,10 +9,9 @@ import io.github.bark4j.internal.checkpoint.SafetensorsFile;
 import io.github.bark4j.internal.checkpoint.TensorSource;
 import io.github.bark4j.internal.hub.ModelManifest;
 import io.github.bark4j.internal.io.ZipDirectory;
-import io.github.bark4j.internal.model.AttentionKernel;
 import io.github.bark4j.internal.model.BarkConfig;
-import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.internal.pipeline.Pipeline;
 import io.github.bark4j.testing.Golden;
 import io.github.bark4j.testing.SharedFiles;
 
@@ -106,7 +105,7 @@ final class FuzzTargets {
     }
 
     private static void fullLoad(Path dir) {
-        BarkModel.load(dir, Precision.FP32, Device.cpu(), AttentionKernel.EAGER, false).close();
+        Pipeline.load(dir, Precision.FP32, Attention.EAGER, false, Offload.NONE, "cpu").close();
     }
 
     /** Reads every tensor's bounds, and the values of the small ones. */

@@ -14,6 +14,7 @@ import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.FirstPassLogitsTest;
 import io.github.bark4j.internal.model.Gpt;
 import io.github.bark4j.internal.model.KvCache;
+import io.github.bark4j.internal.model.Logits;
 import io.github.bark4j.internal.model.Tensors;
 import io.github.bark4j.internal.nativ.NativeOps;
 import io.github.bark4j.internal.pipeline.Sampler;
@@ -194,7 +195,7 @@ class SpeedOptionsTest {
     }
 
     private static int argmax(double[] logits) {
-        return Sampler.argmax(logits, 0, logits.length);
+        return Logits.argmax(logits, 0, logits.length);
     }
 
     private static double topTwoGap(double[] logits) {

@@ -3,7 +3,6 @@ package io.github.bark4j.jmh;
 import io.github.bark4j.GenerationOptions;
 import io.github.bark4j.Speech;
 import io.github.bark4j.Stage;
-import io.github.bark4j.Synthesizer;
 import io.github.bark4j.internal.ApiAccess;
 import io.github.bark4j.internal.pipeline.Coarse;
 

@@ -3,7 +3,6 @@ package io.github.bark4j.testing;
 import io.github.bark4j.Attention;
 import io.github.bark4j.Offload;
 import io.github.bark4j.Precision;
-import io.github.bark4j.Synthesizer;
 import io.github.bark4j.internal.pipeline.Pipeline;
 
 /**

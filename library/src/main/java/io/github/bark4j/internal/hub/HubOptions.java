@@ -1,7 +1,6 @@
 package io.github.bark4j.internal.hub;
 
 import io.github.bark4j.DownloadListener;
-import io.github.bark4j.ModelHub;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -12,7 +11,7 @@ import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
- * Validated settings of a {@link ModelHub}. Unset builder values fall back, in order, to system
+ * Validated settings of a {@code ModelHub}. Unset builder values fall back, in order, to system
  * properties, environment variables and defaults (see {@link #resolve}).
  */
 public record HubOptions(

@@ -9,9 +9,6 @@ import io.github.bark4j.Precision;
 import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
 import io.github.bark4j.internal.checkpoint.SafetensorsFile;
 import io.github.bark4j.internal.checkpoint.TensorSource;
-import io.github.bark4j.internal.pipeline.Coarse;
-import io.github.bark4j.internal.pipeline.Fine;
-import io.github.bark4j.internal.pipeline.Semantic;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,24 +65,26 @@ public final class BarkModel implements AutoCloseable {
     }
 
     /**
-     * Loads a model folder.
-     *
-     * @param attention attention kernel of the three GPTs
-     * @param nativeConvTranspose use libtorch's transposed convolution (bridge) in the codec
+     * The architecture of the model folder {@code dir} (its {@code config.json}), read before the
+     * weights so that callers can check it fits what they will run.
      */
-    public static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
-            boolean nativeConvTranspose) {
-        return load(dir, precision, device, attention, nativeConvTranspose, false);
+    public static BarkConfig readConfig(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("Model folder not found: " + dir);
+        }
+        return BarkConfig.load(dir.resolve("config.json"));
     }
 
     /**
-     * Loads a model folder.
+     * Loads a model folder whose {@link #readConfig config} is {@code config}.
      *
+     * @param attention attention kernel of the three GPTs
+     * @param nativeConvTranspose use libtorch's transposed convolution (bridge) in the codec
      * @param nativeStep decode the semantic and coarse GPTs with {@link NativeGpt} (FP32, FP64 or
      *     BF16 on the CPU with the bridge); {@link Precision#BF16} requires it
      */
-    public static BarkModel load(Path dir, Precision precision, Device device, AttentionKernel attention,
-            boolean nativeConvTranspose, boolean nativeStep) {
+    public static BarkModel load(Path dir, BarkConfig config, Precision precision, Device device,
+            AttentionKernel attention, boolean nativeConvTranspose, boolean nativeStep) {
         if (precision == Precision.BF16 && !nativeStep) {
             throw new IllegalArgumentException("BF16 exists only in the native decode step");
         }
@@ -96,11 +95,6 @@ public final class BarkModel implements AutoCloseable {
         };
         // EnCodec is small and sensitive; it keeps 32-bit unless FP64 is asked for
         DataType codecDtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
-        if (!Files.isDirectory(dir)) {
-            throw new ModelLoadException("Model folder not found: " + dir);
-        }
-        BarkConfig config = BarkConfig.load(dir.resolve("config.json"));
-        checkBarkLayout(config);
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         TextTokenizer tokenizer = null;
         java.util.List<NativeGpt> steps = new java.util.ArrayList<>();
@@ -174,36 +168,6 @@ public final class BarkModel implements AutoCloseable {
             return PyTorchCheckpoint.open(checkpoint);
         }
         throw new ModelLoadException("No weights in " + dir + ": expected model.safetensors or pytorch_model.bin");
-    }
-
-    /** The token layout Bark's generation code assumes must fit the configured vocabularies. */
-    private static void checkBarkLayout(BarkConfig c) {
-        need(c.semantic().inputVocabSize() >= Semantic.INFER_TOKEN + 1, "semantic input_vocab_size must be at least "
-                + (Semantic.INFER_TOKEN + 1));
-        need(c.semantic().outputVocabSize() > Semantic.EOS, "semantic output_vocab_size must exceed " + Semantic.EOS);
-        need(c.semantic().blockSize() >= Semantic.PROMPT_LENGTH + 1, "semantic block_size must be at least "
-                + (Semantic.PROMPT_LENGTH + 1));
-        need(c.coarse().inputVocabSize() > Coarse.INFER_TOKEN, "coarse input_vocab_size must exceed " + Coarse.INFER_TOKEN);
-        need(c.coarse().outputVocabSize() >= Coarse.CODES_END, "coarse output_vocab_size must be at least "
-                + Coarse.CODES_END);
-        need(c.coarse().blockSize() >= Coarse.MAX_PROMPT + Coarse.WINDOW, "coarse block_size must be at least "
-                + (Coarse.MAX_PROMPT + Coarse.WINDOW));
-        need(c.fine().inputVocabSize() > Vocabulary.CODEBOOK_SIZE, "fine input_vocab_size must exceed "
-                + Vocabulary.CODEBOOK_SIZE);
-        need(c.fine().outputVocabSize() >= Vocabulary.CODEBOOK_SIZE, "fine output_vocab_size must be at least "
-                + Vocabulary.CODEBOOK_SIZE);
-        need(c.fine().nCodesTotal() > Coarse.CODEBOOKS, "fine n_codes_total must exceed " + Coarse.CODEBOOKS);
-        need(c.fine().nCodesGiven() >= 1 && c.fine().nCodesGiven() <= Coarse.CODEBOOKS,
-                "fine n_codes_given must be 1 or 2");
-        need(c.fine().blockSize() >= Fine.WINDOW, "fine block_size must be at least " + Fine.WINDOW);
-        need(c.codec().codebookSize() == Vocabulary.CODEBOOK_SIZE, "codec codebook_size must be "
-                + Vocabulary.CODEBOOK_SIZE);
-    }
-
-    private static void need(boolean ok, String what) {
-        if (!ok) {
-            throw new ModelLoadException("config.json does not fit Bark's token layout: " + what);
-        }
     }
 
     @Override

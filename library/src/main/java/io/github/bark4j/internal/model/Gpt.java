@@ -8,7 +8,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
 import io.github.bark4j.Precision;
-import io.github.bark4j.internal.pipeline.Sampler;
 
 /**
  * One nanoGPT-style transformer serving all three Bark stages: pre-LayerNorm blocks, fused q|k|v
@@ -110,7 +109,7 @@ public final class Gpt {
         int width = to - from;
         int[] best = new int[ids.length];
         for (int r = 0; r < ids.length; r++) {
-            best[r] = Sampler.argmax(logits, r * width, (r + 1) * width);
+            best[r] = Logits.argmax(logits, r * width, (r + 1) * width);
         }
         return best;
     }

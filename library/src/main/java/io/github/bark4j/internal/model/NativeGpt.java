@@ -9,7 +9,6 @@ import io.github.bark4j.internal.nativ.NativeKernels;
 import io.github.bark4j.internal.nativ.NativeLibrary;
 import io.github.bark4j.internal.nativ.NativeOps;
 import io.github.bark4j.internal.nativ.NativeOpsBridge;
-import io.github.bark4j.internal.pipeline.Sampler;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +22,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       row it embeds the tokens, runs every block (norms, q|k|v, the KV write into the caller's
  *       {@link KvCache}, attention over the cached positions, MLP) and the head, with the bridge's
  *       small-batch kernels for the matmuls, and hands back only the logits of the vocabulary range
- *       the stage samples from. Sampling stays in Java ({@link Sampler}), so seeded runs draw the
+ *       the stage samples from. Sampling stays in Java (the pipeline's {@code Sampler}), so seeded runs draw the
  *       same stream with or without the bridge.
  *   <li>{@link #pass}, every model ({@code bark4j_gpt_pass.h}): a whole window (a prompt, a coarse
  *       re-prefill, a fine pass) through every block with libtorch's GEMM and fused SDPA, filling
@@ -167,7 +166,7 @@ public final class NativeGpt implements AutoCloseable {
     /**
      * A greedy decode step: like {@link #step}, but only each row's argmax over vocabulary entries
      * [from, to) comes back (relative to {@code from}; the first of equal maxima, as {@link
-     * Sampler#argmax}), not the logits.
+     * Logits#argmax}), not the logits.
      */
     int[] stepArgmax(long[] ids, KvCache cache, int from, int to) {
         int[] best = new int[ids.length];

@@ -6,8 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 
-import io.github.bark4j.internal.model.NativeGpt;
-
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 
@@ -17,7 +15,7 @@ import java.lang.reflect.Method;
  * FP32 or FP64, or rounded once into a bridge-owned bfloat16 copy ({@link Bf16Weights}; DJL aborts
  * on bfloat16 tensors, so bfloat16 never becomes an NDArray). Threads: libtorch's own intra-op pool.
  *
- * <p>{@link NativeGpt} uses the kernels inside one native call per step; this class exposes them
+ * <p>{@code NativeGpt} uses the kernels inside one native call per step; this class exposes them
  * alone for tests and benchmarks, and resolves tensor addresses for both.
  */
 public final class NativeKernels {

@@ -14,11 +14,9 @@ import org.bytedeco.javacpp.Loader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.github.bark4j.internal.model.NativeGpt;
-
 /**
  * Loads bark4j's JavaCPP native bridge into the libtorch DJL has already loaded, once, and says
- * whether it is usable. The ops live in {@link NativeOps} (tensor ops), {@link NativeGpt} (the
+ * whether it is usable. The ops live in {@link NativeOps} (tensor ops), {@code NativeGpt} (the
  * native decode step) and {@link NativeKernels} (the small-batch matmul kernels).
  *
  * <p>The bridge is compiled for linux-x86_64 against the ABI of libtorch {@value #LIBTORCH_VERSION}.

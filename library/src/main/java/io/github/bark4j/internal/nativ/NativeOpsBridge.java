@@ -1,7 +1,5 @@
 package io.github.bark4j.internal.nativ;
 
-import io.github.bark4j.internal.model.NativeGpt;
-
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Name;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -13,7 +11,7 @@ import org.bytedeco.javacpp.annotation.Platform;
  * {@code PtNDArray}. Addresses are raw native pointers. C++ exceptions come back as {@link
  * RuntimeException}.
  *
- * <p>Only {@link NativeLibrary}, {@link NativeOps} and {@link NativeGpt} use this class, after
+ * <p>Only {@link NativeLibrary}, {@link NativeOps} and {@code NativeGpt} use this class, after
  * {@link NativeLibrary} has checked that the bridge can be loaded. Keep it free of DJL types so
  * JavaCPP's builder can load it on its own.
  */

@@ -9,6 +9,7 @@ import io.github.bark4j.Stage;
 import io.github.bark4j.VoicePreset;
 import io.github.bark4j.internal.model.Gpt;
 import io.github.bark4j.internal.model.KvCache;
+import io.github.bark4j.internal.model.Logits;
 import io.github.bark4j.internal.model.Tensors;
 import io.github.bark4j.internal.model.Vocabulary;
 
@@ -225,7 +226,7 @@ public final class Coarse {
     static int pick(double[] logits, int start, GenerationOptions o, Sampler sampler) {
         int end = start + Vocabulary.CODEBOOK_SIZE;
         if (o.greedy()) {
-            return Sampler.argmax(logits, start, end);
+            return Logits.argmax(logits, start, end);
         }
         return sampler.draw(Sampler.probabilities(logits, start, end, o.coarseTemperature(), o.topK(), o.topP()));
     }

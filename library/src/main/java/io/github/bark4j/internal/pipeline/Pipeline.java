@@ -16,11 +16,13 @@ import io.github.bark4j.Speech;
 import io.github.bark4j.Stage;
 import io.github.bark4j.VoicePreset;
 import io.github.bark4j.internal.model.AttentionKernel;
+import io.github.bark4j.internal.model.BarkConfig;
 import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.CodecDecoder;
 import io.github.bark4j.internal.model.Gpt;
 import io.github.bark4j.internal.model.Tensors;
 import io.github.bark4j.internal.model.TextTokenizer;
+import io.github.bark4j.internal.model.Vocabulary;
 import io.github.bark4j.internal.nativ.NativeOps;
 
 import org.slf4j.Logger;
@@ -79,13 +81,49 @@ public final class Pipeline implements AutoCloseable {
         Device weights = offload == Offload.PER_STAGE ? Device.cpu() : dev;
         BarkModel model;
         try {
-            model = BarkModel.load(dir, choice.precision(), weights, kernel, choice.nativeConv(), choice.nativeStep());
+            BarkConfig config = BarkModel.readConfig(dir);
+            checkLayout(config);
+            model = BarkModel.load(dir, config, choice.precision(), weights, kernel, choice.nativeConv(),
+                    choice.nativeStep());
         } catch (RuntimeException e) {
             throw Failures.duringLoad(e, dir);
         }
         LOG.debug("Loaded Bark model from {} ({}, {}, native step {}, {}, offload {})", dir, choice.precision(),
                 choice.attention(), choice.nativeStep(), dev, offload);
         return new Pipeline(model, choice, dev, offload);
+    }
+
+    /**
+     * The token layout the stages assume (vocabulary offsets, prompt and window lengths) must fit the
+     * model's configured vocabularies and block sizes; checked before any weight is read.
+     */
+    static void checkLayout(BarkConfig c) {
+        need(c.semantic().inputVocabSize() >= Semantic.INFER_TOKEN + 1, "semantic input_vocab_size must be at least "
+                + (Semantic.INFER_TOKEN + 1));
+        need(c.semantic().outputVocabSize() > Semantic.EOS, "semantic output_vocab_size must exceed " + Semantic.EOS);
+        need(c.semantic().blockSize() >= Semantic.PROMPT_LENGTH + 1, "semantic block_size must be at least "
+                + (Semantic.PROMPT_LENGTH + 1));
+        need(c.coarse().inputVocabSize() > Coarse.INFER_TOKEN, "coarse input_vocab_size must exceed " + Coarse.INFER_TOKEN);
+        need(c.coarse().outputVocabSize() >= Coarse.CODES_END, "coarse output_vocab_size must be at least "
+                + Coarse.CODES_END);
+        need(c.coarse().blockSize() >= Coarse.MAX_PROMPT + Coarse.WINDOW, "coarse block_size must be at least "
+                + (Coarse.MAX_PROMPT + Coarse.WINDOW));
+        need(c.fine().inputVocabSize() > Vocabulary.CODEBOOK_SIZE, "fine input_vocab_size must exceed "
+                + Vocabulary.CODEBOOK_SIZE);
+        need(c.fine().outputVocabSize() >= Vocabulary.CODEBOOK_SIZE, "fine output_vocab_size must be at least "
+                + Vocabulary.CODEBOOK_SIZE);
+        need(c.fine().nCodesTotal() > Coarse.CODEBOOKS, "fine n_codes_total must exceed " + Coarse.CODEBOOKS);
+        need(c.fine().nCodesGiven() >= 1 && c.fine().nCodesGiven() <= Coarse.CODEBOOKS,
+                "fine n_codes_given must be 1 or 2");
+        need(c.fine().blockSize() >= Fine.WINDOW, "fine block_size must be at least " + Fine.WINDOW);
+        need(c.codec().codebookSize() == Vocabulary.CODEBOOK_SIZE, "codec codebook_size must be "
+                + Vocabulary.CODEBOOK_SIZE);
+    }
+
+    private static void need(boolean ok, String what) {
+        if (!ok) {
+            throw new ModelLoadException("config.json does not fit Bark's token layout: " + what);
+        }
     }
 
     /** The loaded model (the weights are shared by every call and only read). */

@@ -6,7 +6,7 @@ import java.util.SplittableRandom;
 /**
  * Picks the next token from logits on the Java side, exactly as the original Bark filters them: top-p
  * on the untempered logits, then top-k, then softmax(logits / temperature), then one categorical
- * draw. Greedy is argmax. Draws come from one seeded {@link SplittableRandom} per generation, whose
+ * draw. Greedy is argmax ({@link io.github.bark4j.internal.model.Logits#argmax}). Draws come from one seeded {@link SplittableRandom} per generation, whose
  * algorithm is fixed by the JDK spec, so a seed reproduces a run in any JVM.
  */
 public final class Sampler {
@@ -14,16 +14,6 @@ public final class Sampler {
 
     public Sampler(long seed) {
         this.random = new SplittableRandom(seed);
-    }
-
-    public static int argmax(double[] values, int from, int to) {
-        int best = from;
-        for (int i = from + 1; i < to; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best - from;
     }
 
     /**

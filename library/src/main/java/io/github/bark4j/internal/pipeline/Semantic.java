@@ -12,6 +12,7 @@ import io.github.bark4j.VoicePreset;
 import io.github.bark4j.internal.ApiAccess;
 import io.github.bark4j.internal.model.Gpt;
 import io.github.bark4j.internal.model.KvCache;
+import io.github.bark4j.internal.model.Logits;
 import io.github.bark4j.internal.model.Tensors;
 
 import java.util.Arrays;
@@ -188,7 +189,7 @@ public final class Semantic {
     static int pickNotEos(double[] logits, GenerationOptions o, Sampler sampler) {
         double[] relevant = Arrays.copyOf(logits, EOS);
         if (o.greedy()) {
-            return Sampler.argmax(relevant, 0, relevant.length);
+            return Logits.argmax(relevant, 0, relevant.length);
         }
         return sampler.draw(Sampler.probabilities(relevant, 0, relevant.length, o.semanticTemperature(), o.topK(),
                 o.topP()));
@@ -199,7 +200,7 @@ public final class Semantic {
         // only semantic ids 0..9999 and EOS (10000) are eligible
         double[] relevant = Arrays.copyOf(logits, EOS + 1);
         if (o.greedy()) {
-            int best = Sampler.argmax(relevant, 0, relevant.length);
+            int best = Logits.argmax(relevant, 0, relevant.length);
             return best == EOS ? -1 : best;
         }
         double[] p = Sampler.probabilities(relevant, 0, relevant.length, o.semanticTemperature(), o.topK(), o.topP());

@@ -3,14 +3,13 @@ package io.github.bark4j.internal.pipeline;
 import io.github.bark4j.Attention;
 import io.github.bark4j.Offload;
 import io.github.bark4j.Precision;
-import io.github.bark4j.Synthesizer;
 import io.github.bark4j.internal.model.NativeGpt;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The fast paths a {@link Synthesizer} uses, decided in one place from what the builder asked for
+ * The fast paths a {@code Synthesizer} uses, decided in one place from what the builder asked for
  * and what this process offers (the native bridge, the device, the weight residency). Everything
  * asked for that cannot run here falls back to the reference path with a note saying why.
  *

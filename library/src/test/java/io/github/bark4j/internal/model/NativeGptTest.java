@@ -192,7 +192,7 @@ class NativeGptTest {
                     int[] best = fast.decodeArgmax(m, ids, b, r[0], r[1]);
                     int width = r[1] - r[0];
                     for (int row = 0; row < 3; row++) {
-                        assertEquals(Sampler.argmax(logits, row * width, (row + 1) * width), best[row],
+                        assertEquals(Logits.argmax(logits, row * width, (row + 1) * width), best[row],
                                 "row " + row + ", range " + r[0] + ".." + r[1]);
                     }
                 }

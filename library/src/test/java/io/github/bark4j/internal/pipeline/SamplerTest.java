@@ -34,16 +34,6 @@ class SamplerTest {
     }
 
     @Test
-    void argmaxPicksTheFirstLargestWithinTheRange() {
-        double[] v = {9, 1, 5, 5, 2, 7, 100};
-        assertEquals(6, Sampler.argmax(v, 0, v.length));
-        assertEquals(1, Sampler.argmax(v, 1, 5), "relative to 'from'; the first of the tied 5s");
-        assertEquals(4, Sampler.argmax(v, 1, 6));
-        assertEquals(0, Sampler.argmax(v, 3, 4));
-        assertEquals(2, Sampler.argmax(new double[] {Double.NEGATIVE_INFINITY, -5, -1}, 0, 3));
-    }
-
-    @Test
     void temperatureScalesLogitsBeforeSoftmax() {
         double[] logits = {0.3, -1.2, 2.5, 0.0, 1.1};
         for (double t : new double[] {0.1, 0.5, 0.7, 1.0, 3.0}) {
