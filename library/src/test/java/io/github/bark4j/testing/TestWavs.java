@@ -4,6 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 
 /**
  * Writes WAV files byte by byte for the tests: every field is the caller's, so a test can build valid
@@ -104,6 +107,64 @@ public final class TestWavs {
             b.putDouble(v);
         }
         return b.array();
+    }
+
+    /**
+     * One small file (a tenth of a second of a tone with noise) of each encoding and layout the reader
+     * supports: 8-bit, 16-bit with LIST and odd-sized chunks, 24-bit stereo, 32-bit, float 32 with fact,
+     * float 64, extensible 24-in-32 5.1, RF64, and a stream whose sizes were never filled in.
+     */
+    public static List<byte[]> examples() {
+        List<byte[]> out = new ArrayList<>();
+        byte[] list = chunk("LIST", concat("INFO".getBytes(StandardCharsets.US_ASCII),
+                chunk("INAM", "tone\0".getBytes(StandardCharsets.US_ASCII))));
+        byte[] odd = chunk("bext", new byte[] {1, 2, 3});
+        out.add(wav(PCM, 1, 8000, 8, ints(8, tone(800, 1, 8, true))));
+        out.add(riff(list, chunk("fmt ", fmt(PCM, 1, 16000, 16)), odd, chunk("data", ints(16, tone(1600, 1, 16,
+                false))), list));
+        out.add(wav(PCM, 2, 44100, 24, ints(24, tone(4410, 2, 24, false))));
+        out.add(wav(PCM, 1, 22050, 32, ints(32, tone(2205, 1, 32, false))));
+        long[] f32 = tone(4800, 1, 24, false);
+        float[] floats = new float[f32.length];
+        for (int i = 0; i < f32.length; i++) {
+            floats[i] = f32[i] / (float) (1 << 23);
+        }
+        out.add(riff(chunk("fmt ", concat(fmt(FLOAT, 1, 48000, 32), new byte[2])), chunk("fact", ints(32, 4800)),
+                chunk("data", floats(floats))));
+        double[] doubles = new double[1200 * 2];
+        long[] f64 = tone(1200, 2, 32, false);
+        for (int i = 0; i < doubles.length; i++) {
+            doubles[i] = f64[i] / 2147483648.0;
+        }
+        out.add(wav(FLOAT, 2, 12000, 64, doubles(doubles)));
+        long[] in32 = tone(3200, 6, 24, false);
+        for (int i = 0; i < in32.length; i++) {
+            in32[i] <<= 8; // 24 valid bits, left-justified in the 32-bit container
+        }
+        out.add(riff(chunk("fmt ", fmtExtensible(PCM, 6, 32000, 32, 24)), chunk("data", ints(32, in32))));
+        byte[] samples = ints(16, tone(2400, 1, 16, false));
+        byte[] ds64 = chunk("ds64", concat(ints(32, 0, 0), ints(32, samples.length, 0), ints(32, 2400, 0),
+                ints(32, 0)));
+        out.add(riff("RF64", 0xFFFFFFFFL, ds64, chunk("fmt ", fmt(PCM, 1, 24000, 16)), chunk("data", 0xFFFFFFFFL,
+                samples, false)));
+        out.add(riff("RIFF", 0, chunk("fmt ", fmt(PCM, 2, 16000, 16)), chunk("data", 0xFFFFFFFFL,
+                ints(16, tone(1600, 2, 16, false)), false)));
+        return out;
+    }
+
+    /** {@code frames} frames of {@code channels} interleaved integer samples of {@code bits}: a tone with noise. */
+    private static long[] tone(int frames, int channels, int bits, boolean unsigned) {
+        Random r = new Random(frames * 31L + channels);
+        long[] v = new long[frames * channels];
+        double full = (1L << (bits - 1)) - 1;
+        for (int t = 0; t < frames; t++) {
+            for (int c = 0; c < channels; c++) {
+                double x = 0.4 * Math.sin(2 * Math.PI * t * (c + 1) / 40.0) + 0.1 * r.nextGaussian();
+                long q = Math.round(Math.max(-1, Math.min(1, x)) * full);
+                v[t * channels + c] = unsigned ? q + (1L << (bits - 1)) : q;
+            }
+        }
+        return v;
     }
 
     public static byte[] concat(byte[]... parts) {
