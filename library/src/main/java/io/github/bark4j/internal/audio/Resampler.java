@@ -20,12 +20,13 @@ import java.util.Map;
  * <p>A row is stored only where its window is open ({@code |t| < 6}); torchaudio's other taps sit where
  * {@code t} was clamped to +-6, so their window is {@code cos(pi/2)^2 < 4e-33} and their value below
  * 1e-48: leaving them out changes no output by more than 1e-45, and makes the kernel of any rate pair
- * small (about {@code 12 max(o, n) / min(o, n) + 1} taps per row, where torchaudio's rows have
- * {@code 2w + o}, so 44.1 kHz -> 24 kHz needs 23 multiplies per output sample instead of 171).
+ * small (about {@code 12 o / base + 1} taps per row, where torchaudio's rows have {@code 2w + o}, so
+ * 44.1 kHz -> 24 kHz needs 23 multiplies per output sample instead of 171, and a kernel holds about
+ * {@code 12 max(o, n)} taps in all).
  * Kernels are built once per rate pair and kept for the few pairs in use.
  */
 public final class Resampler {
-    /** The highest rate accepted, which bounds a kernel's size (about 12 taps per unit of the larger reduced rate). */
+    /** The highest rate accepted: it bounds a kernel's size (about 12 taps per unit of the larger reduced rate). */
     public static final int MAX_RATE = 384_000;
     static final int LOWPASS_FILTER_WIDTH = 6;
     static final double ROLLOFF = 0.99;

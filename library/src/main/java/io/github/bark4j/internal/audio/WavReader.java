@@ -54,10 +54,11 @@ public final class WavReader {
     private static final long MAX_SAMPLES = Integer.MAX_VALUE - 16;
     /** Bytes of sample data read from a file at a time. */
     private static final int BLOCK_BYTES = 1 << 16;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, LE);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
 
     private WavReader() {}
 
@@ -194,7 +195,8 @@ public final class WavReader {
             }
             throw malformed(name, cutOffIn == null ? "it has no fmt chunk"
                     : cutOffIn.equals("fmt ") ? "the file ends inside its fmt chunk (truncated?)"
-                    : "the file ends inside its '" + printable(cutOffIn) + "' chunk, before any fmt chunk (truncated?)");
+                    : "the file ends inside its '" + printable(cutOffIn)
+                            + "' chunk, before any fmt chunk (truncated?)");
         }
         if (dataStart < 0) {
             throw malformed(name, cutOffIn != null
@@ -350,11 +352,7 @@ public final class WavReader {
                                 : Float.intBitsToFloat((int) INT_LE.get(b, p));
                         p += wide ? 8 : 4;
                         if (!Double.isFinite(v)) {
-                            long frame = firstFrame + i;
-                            throw new InvalidAudioException(name + " holds " + (Double.isNaN(v) ? "a NaN" : "an infinite")
-                                    + " sample (frame " + frame + ", channel " + c + ", at "
-                                    + String.format(Locale.ROOT, "%.3f", frame / (double) f.sampleRate)
-                                    + " s); the recording is damaged: export it again.");
+                            throw nonFinite(name, v, firstFrame + i, c, f.sampleRate);
                         }
                         sum = c == 0 ? v : sum + v;
                     }
@@ -363,6 +361,13 @@ public final class WavReader {
             }
             default -> throw new AssertionError(f.encoding);
         }
+    }
+
+    private static InvalidAudioException nonFinite(String name, double v, long frame, int channel, int rate) {
+        return new InvalidAudioException(name + " holds " + (Double.isNaN(v) ? "a NaN" : "an infinite")
+                + " sample (frame " + frame + ", channel " + channel + ", at "
+                + String.format(Locale.ROOT, "%.3f", frame / (double) rate)
+                + " s); the recording is damaged: export it again.");
     }
 
     /** The little-endian signed integer of {@code width} (2, 3 or 4) bytes at {@code p}. */
