@@ -75,4 +75,12 @@ class FileFuzzTest {
         Map<String, Integer> out = FuzzHarness.run("request-text", 19, FuzzTargets.requestText());
         assertTrue(out.getOrDefault("loaded", 0) > 0, out.toString());
     }
+
+    /** WAV recordings for voice cloning (the tiny-clone recordings and one file of each encoding). */
+    @Test
+    void wav() throws Exception {
+        Map<String, Integer> out = FuzzHarness.run("wav", 20, FuzzTargets.wav());
+        assertTrue(out.getOrDefault("InvalidAudioException", 0) > 0, out.toString());
+        assertTrue(out.getOrDefault("loaded", 0) > 0, out.toString());
+    }
 }

@@ -2,6 +2,9 @@ package io.github.bark4j;
 
 import ai.djl.Device;
 
+import io.github.bark4j.internal.audio.Audio;
+import io.github.bark4j.internal.audio.Resampler;
+import io.github.bark4j.internal.audio.WavReader;
 import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
 import io.github.bark4j.internal.checkpoint.RawTensor;
 import io.github.bark4j.internal.checkpoint.RestrictedUnpickler;
@@ -14,6 +17,7 @@ import io.github.bark4j.internal.model.TextTokenizer;
 import io.github.bark4j.internal.pipeline.Pipeline;
 import io.github.bark4j.testing.Golden;
 import io.github.bark4j.testing.SharedFiles;
+import io.github.bark4j.testing.TestWavs;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -315,5 +319,66 @@ final class FuzzTargets {
             }
             return 2L * s.length();
         };
+    }
+
+    /** Seconds of audio a WAV input may decode: keeps the resampled audio within the harness's heap bound. */
+    private static final double WAV_MAX_SECONDS = 5;
+
+    /**
+     * WAV recordings for voice cloning: the tiny-clone fixture's three recordings and one small file of each
+     * encoding and layout {@link TestWavs#examples()} writes, mutated mostly in their headers (everything
+     * before the samples) and tails (chunks after them). Inputs are read from memory and from a file by
+     * turns, and every 10th one read is also resampled to 24 and 16 kHz (any mutated rate builds a kernel).
+     */
+    static FuzzHarness.Target wav() throws Exception {
+        List<byte[]> seeds = new ArrayList<>();
+        try (var files = Files.list(SharedFiles.tinyClone().resolve("audio"))) {
+            for (Path f : files.filter(f -> f.toString().endsWith(".wav")).sorted().toList()) {
+                seeds.add(Files.readAllBytes(f));
+            }
+        }
+        if (seeds.size() < 3) {
+            throw new IllegalStateException("tiny-clone recordings not found in " + SharedFiles.tinyClone());
+        }
+        seeds.addAll(TestWavs.examples());
+        List<long[]> hot = new ArrayList<>();
+        for (byte[] seed : seeds) {
+            int data = indexOf(seed, "data".getBytes(StandardCharsets.US_ASCII));
+            hot.add(new long[] {0, data < 0 ? Math.min(seed.length, 256) : data + 8,
+                    Math.max(0, seed.length - 64), seed.length});
+        }
+        Path p = tmp.resolve("fuzz.wav");
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        return script -> {
+            int which = script.length == 0 ? 0 : (script[0] & 0xff) % seeds.size();
+            byte[] rest = java.util.Arrays.copyOfRange(script, Math.min(1, script.length), script.length);
+            byte[] input = Mutator.apply(seeds.get(which), rest, hot.get(which), false);
+            int i = n.getAndIncrement();
+            Audio audio;
+            if (i % 2 == 0) {
+                audio = WavReader.read(input, "fuzz.wav", WAV_MAX_SECONDS);
+            } else {
+                Files.write(p, input);
+                audio = WavReader.read(p, WAV_MAX_SECONDS);
+            }
+            if (i % 10 < 2) {
+                double[] wav24 = Resampler.resample(audio.samples(), audio.sampleRate(), 24_000);
+                Resampler.resample(wav24, 24_000, 16_000);
+            }
+            return input.length;
+        };
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 }

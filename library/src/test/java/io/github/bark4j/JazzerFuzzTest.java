@@ -87,4 +87,9 @@ class JazzerFuzzTest {
     void requestText(byte[] script) throws Exception {
         check("requestText", FuzzTargets::requestText, script);
     }
+
+    @FuzzTest(maxDuration = "2m")
+    void wav(byte[] script) throws Exception {
+        check("wav", FuzzTargets::wav, script);
+    }
 }
