@@ -108,7 +108,7 @@ public final class CodecEncoder implements AutoCloseable {
      * @param precision {@link Precision#FP64} computes in 64-bit; every other precision in 32-bit,
      *     as the decoder does
      * @throws ModelLoadException when the folder, its config or its weights cannot be read, or the
-     *     checkpoint has no encoder (Hugging Face's suno/bark-small and suno/bark have one)
+     *     checkpoint has no encoder (Hugging Face's suno/bark-small carries one)
      */
     public static CodecEncoder load(Path barkDir, Precision precision, NDManager manager) {
         if (!Files.isDirectory(barkDir)) {
