@@ -67,7 +67,12 @@ public final class Golden {
     }
 
     public static double[] npyDoubles(String file) {
-        RawTensor t = Npy.read(SharedFiles.tinyBark().resolve(file));
+        return npyDoubles(SharedFiles.tinyBark().resolve(file));
+    }
+
+    /** A float64 or float32 .npy file's values, flattened in C order. */
+    public static double[] npyDoubles(Path file) {
+        RawTensor t = Npy.read(file);
         double[] out = new double[(int) t.numElements()];
         var b = t.data().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < out.length; i++) {

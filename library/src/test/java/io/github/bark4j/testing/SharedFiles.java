@@ -22,7 +22,7 @@ public final class SharedFiles {
         return shared().resolve("fixtures/tiny-bark");
     }
 
-    /** The voice-cloning fixture: recordings, their resampled audio, HuBERT features, presets. */
+    /** The voice-cloning fixture: a tiny Bark with its EnCodec encoder, a tiny HuBERT, quantizers, recordings, golden values. */
     public static Path tinyClone() {
         return shared().resolve("fixtures/tiny-clone");
     }

@@ -24,6 +24,7 @@ public final class BarkModel implements AutoCloseable {
     public static final String FINE_PREFIX = "fine_acoustics.";
     public static final String CODEC_PREFIX = "codec_model.";
 
+    /** Codec tensors decoding does not read; {@link CodecEncoder} loads the encoder on demand. */
     private static final Pattern UNUSED_CODEC_KEY = Pattern.compile(
             "codec_model\\.(encoder\\..*|quantizer\\.layers\\.\\d+\\.codebook\\.(inited|cluster_size|embed_avg|embed))");
 
@@ -93,8 +94,7 @@ public final class BarkModel implements AutoCloseable {
             case FP32, BF16 -> DataType.FLOAT32;
             case FP64 -> DataType.FLOAT64;
         };
-        // EnCodec is small and sensitive; it keeps 32-bit unless FP64 is asked for
-        DataType codecDtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
+        DataType codecDtype = codecDtype(precision);
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         TextTokenizer tokenizer = null;
         java.util.List<NativeGpt> steps = new java.util.ArrayList<>();
@@ -152,6 +152,11 @@ public final class BarkModel implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    /** EnCodec is small and sensitive: it keeps 32-bit unless FP64 is asked for. */
+    static DataType codecDtype(Precision precision) {
+        return precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
     }
 
     /**

@@ -1,16 +1,12 @@
 package io.github.bark4j.internal.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 
-import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.internal.nativ.NativeOps;
 
 import java.util.ArrayList;
@@ -195,91 +191,32 @@ public final class CodecDecoder {
         int scale = 1 << ratios;
         int index = 0;
         String d = prefix + "decoder.layers.";
-        Conv first = conv(store, d + index++ + ".conv", c.hiddenSize(), scale * c.numFilters(), c.kernelSize(), 1, c);
+        Conv first = SeanetLayers.conv(store, d + index++ + ".conv", c.hiddenSize(), scale * c.numFilters(),
+                c.kernelSize(), 1, 1);
         int channels = scale * c.numFilters();
-        if (c.numLstmLayers() < 1) {
-            throw new ModelLoadException("codec_config num_lstm_layers must be at least 1");
-        }
-        Lstm lstm = lstm(store, d + index++ + ".lstm", channels, c.numLstmLayers());
+        Lstm lstm = SeanetLayers.lstm(store, d + index++ + ".lstm", channels, c.numLstmLayers());
         List<UpsampleBlock> blocks = new ArrayList<>();
         for (int ratio : c.upsamplingRatios()) {
             index++; // ELU
-            Conv up = transposed(store, d + index++ + ".conv", channels, channels / 2, 2 * ratio, ratio, c);
+            Conv up = transposed(store, d + index++ + ".conv", channels, channels / 2, 2 * ratio, ratio);
             channels /= 2;
             List<ResidualUnit> units = new ArrayList<>();
             for (int j = 0; j < c.numResidualLayers(); j++) {
-                String r = d + index++ + ".";
-                int hidden = channels / c.compress();
-                int dilation = (int) Math.pow(c.dilationGrowthRate(), j);
-                Conv a = conv(store, r + "block.1.conv", channels, hidden, c.residualKernelSize(), dilation, c);
-                Conv b = conv(store, r + "block.3.conv", hidden, channels, 1, 1, c);
-                Conv shortcut = c.useConvShortcut() ? conv(store, r + "shortcut.conv", channels, channels, 1, 1, c) : null;
-                units.add(new ResidualUnit(a, b, shortcut));
+                units.add(SeanetLayers.residualUnit(store, d + index++ + ".", channels, j, c));
             }
             blocks.add(new UpsampleBlock(up, List.copyOf(units)));
         }
         index++; // ELU
-        Conv last = conv(store, d + index + ".conv", c.numFilters(), c.audioChannels(), c.lastKernelSize(), 1, c);
+        Conv last = SeanetLayers.conv(store, d + index + ".conv", c.numFilters(), c.audioChannels(),
+                c.lastKernelSize(), 1, 1);
         return new CodecDecoder(c, List.copyOf(codebooks), first, lstm, List.copyOf(blocks), last,
                 TransposedConv.MATMUL);
     }
 
-    private static Conv conv(WeightStore s, String key, int in, int out, int kernel, int dilation, CodecConfig c) {
-        NDArray w = normedWeight(s, key, new long[] {out, in, kernel}, c);
-        NDArray b = s.load(key + ".bias", out);
-        return new Conv(w, b, kernel, 1, dilation);
-    }
-
-    private static Conv transposed(WeightStore s, String key, int in, int out, int kernel, int stride, CodecConfig c) {
-        NDArray w = normedWeight(s, key, new long[] {in, out, kernel}, c);
+    private static Conv transposed(WeightStore s, String key, int in, int out, int kernel, int stride) {
+        NDArray w = SeanetLayers.normedWeight(s, key, new long[] {in, out, kernel});
         NDArray b = s.load(key + ".bias", out);
         return new Conv(w, b, kernel, stride, 1);
-    }
-
-    /**
-     * Weight norm folded once: w = g · v / ‖v‖ with the norm over every dim but the first, as PyTorch's
-     * weight_norm(dim=0) computes. Accepts both the old {@code weight_g/weight_v} spelling and the
-     * parametrizations one; a plain {@code weight} is taken as is.
-     */
-    private static NDArray normedWeight(WeightStore s, String key, long[] shape, CodecConfig c) {
-        String g;
-        String v;
-        if (s.has(key + ".weight_g")) {
-            g = key + ".weight_g";
-            v = key + ".weight_v";
-        } else if (s.has(key + ".parametrizations.weight.original0")) {
-            g = key + ".parametrizations.weight.original0";
-            v = key + ".parametrizations.weight.original1";
-        } else if (s.has(key + ".weight")) {
-            return s.load(key + ".weight", shape);
-        } else {
-            throw new ModelLoadException("Checkpoint lacks the codec weight '" + key + ".weight_g'/'weight_v'"
-                    + " (or parametrizations.weight.original0/1)");
-        }
-        NDArray gain = s.load(g, shape[0], 1, 1);
-        NDArray dir = s.load(v, shape);
-        NDArray norm = dir.square().sum(new int[] {1, 2}, true).sqrt();
-        NDArray w = dir.div(norm).muli(gain);
-        norm.close();
-        gain.close();
-        dir.close();
-        return w;
-    }
-
-    private static Lstm lstm(WeightStore s, String key, int hidden, int layers) {
-        List<NDArray> ih = new ArrayList<>();
-        List<NDArray> hh = new ArrayList<>();
-        List<NDArray> biases = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            ih.add(s.load(key + ".weight_ih_l" + l, 4L * hidden, hidden));
-            hh.add(s.load(key + ".weight_hh_l" + l, 4L * hidden, hidden));
-            NDArray bi = s.load(key + ".bias_ih_l" + l, 4L * hidden);
-            NDArray bh = s.load(key + ".bias_hh_l" + l, 4L * hidden);
-            biases.add(bi.add(bh));
-            bi.close();
-            bh.close();
-        }
-        return new Lstm(List.copyOf(ih), List.copyOf(hh), List.copyOf(biases), hidden);
     }
 
     /** Sum of codebook embeddings: codes (B, K, T) int64 with K ≤ loaded codebooks → (B, D, T). */
@@ -322,113 +259,25 @@ public final class CodecDecoder {
         x.close(); // the block's input: nothing reads it again
         x = upsample(activated, block.transposed());
         activated.close();
-        releaseFreedActivations(x);
+        SeanetLayers.releaseFreedActivations(x);
         for (ResidualUnit u : block.units()) {
-            NDArray y = eluConv(x, u.first(), false);
-            releaseFreedActivations(x);
-            NDArray skip = u.shortcut() == null ? x : applyConv(x, u.shortcut(), false);
-            if (skip != x) {
-                x.close(); // the shortcut was its last reader
-            }
-            releaseFreedActivations(skip);
-            NDArray z = eluConv(y, u.second(), true);
-            releaseFreedActivations(z);
-            // in place: z + skip is skip + z bit for bit, without a fourth activation alive
-            z.addi(skip);
-            skip.close();
-            x = z;
+            x = SeanetLayers.residualUnit(x, u, config);
         }
         return x;
     }
 
-    /** Activations from this size on are worth a heap trim after the ops that freed some. */
-    private static final long TRIM_BYTES = 16L << 20;
-
-    /**
-     * Returns the C heap's free pages to the system once an op has freed activations as large as
-     * {@code live} (the block's current one), a few milliseconds each: glibc's adaptive mmap
-     * threshold puts libtorch's large activations on the heap, where a freed one stayed resident
-     * until the next trim and the next, smaller one reused only part of it. Trimming inside the last
-     * blocks, not only between them, lowered a 15 s generation's EnCodec peak by about 70 MB
-     * (1471 -> 1398-1413 MB for BF16), as much as a fixed 4 MB mmap threshold did without that
-     * setting's page faults on every large allocation elsewhere.
-     */
-    private static void releaseFreedActivations(NDArray live) {
-        if (live.size() * live.getDataType().getNumOfBytes() >= TRIM_BYTES) {
-            NativeOps.releaseFreeMemory();
-        }
-    }
-
-    /**
-     * conv(ELU(x)), freeing the ELU (and x when {@code consume}) as soon as the padded copy is
-     * made, and the padded copy as soon as the convolution has read it.
-     */
+    /** conv(ELU(x)); with {@code consume}, x is closed as soon as it is read. */
     private NDArray eluConv(NDArray x, Conv conv, boolean consume) {
-        NDArray activated = Ops.elu(x);
-        if (consume) {
-            x.close();
-        }
-        return applyConv(activated, conv, true);
+        return SeanetLayers.eluConv(x, conv, config, consume);
     }
 
     private NDArray applyConv(NDArray x, Conv conv) {
-        return applyConv(x, conv, false);
-    }
-
-    /** The convolution with EnCodec's padding; with {@code consume}, x is closed once padded. */
-    private NDArray applyConv(NDArray x, Conv conv, boolean consume) {
-        int effective = (conv.kernel() - 1) * conv.dilation() + 1;
-        int padTotal = effective - conv.stride();
-        int left;
-        int right;
-        if (config.useCausalConv()) {
-            left = padTotal;
-            right = 0;
-        } else {
-            right = padTotal / 2;
-            left = padTotal - right;
-        }
-        NDArray padded = pad(x, left, right);
-        if (consume && padded != x) {
-            x.close();
-        }
-        NDArray out = Ops.conv1d(padded, conv.weight(), conv.bias(), conv.stride(), conv.dilation());
-        if (consume || padded != x) {
-            padded.close();
-        }
-        return out;
+        return SeanetLayers.applyConv(x, conv, config, false);
     }
 
     /** Pads the time axis by reflection (or zeros), as EnCodec's _pad1d, including its short-input rule. */
     NDArray pad(NDArray x, int left, int right) {
-        if (left == 0 && right == 0) {
-            return x;
-        }
-        if (!config.padMode().equals("reflect")) {
-            return x.pad(new Shape(left, right), 0);
-        }
-        long length = x.getShape().get(2);
-        int maxPad = Math.max(left, right);
-        int extra = 0;
-        if (length <= maxPad) {
-            // reflection needs more samples than there are: zero-extend first, cut it off after
-            extra = (int) (maxPad - length + 1);
-            x = x.pad(new Shape(0, extra), 0);
-            length += extra;
-        }
-        NDList parts = new NDList();
-        if (left > 0) {
-            parts.add(x.get(new NDIndex(":, :, 1:{}", left + 1)).flip(2));
-        }
-        parts.add(x);
-        if (right > 0) {
-            parts.add(x.get(new NDIndex(":, :, {}:{}", length - 1 - right, length - 1)).flip(2));
-        }
-        NDArray out = NDArrays.concat(parts, 2);
-        if (extra > 0) {
-            out = out.get(new NDIndex(":, :, :{}", out.getShape().get(2) - extra));
-        }
-        return out;
+        return SeanetLayers.pad(x, left, right, config.padMode());
     }
 
     private NDArray upsample(NDArray x, Conv conv) {
@@ -490,50 +339,13 @@ public final class CodecDecoder {
         return out;
     }
 
-    /** The 2-layer LSTM over time, step by step, PyTorch gate order i, f, g, o, zero initial state. */
+    /** The LSTM over time, step by step, PyTorch gate order i, f, g, o, zero initial state. */
     public NDArray runLstm(NDArray x) {
-        // x (B, C, T) → sequence of (B, C)
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(2);
-        int h = lstm.hidden();
-        NDArray seq = x.transpose(2, 0, 1); // (T, B, C)
-        for (int l = 0; l < lstm.weightsIh().size(); l++) {
-            NDArray projected = Ops.linear(seq, lstm.weightsIh().get(l), lstm.biases().get(l)); // (T, B, 4H)
-            NDArray whh = lstm.weightsHh().get(l);
-            NDArray hState = x.getManager().zeros(new Shape(b, h), x.getDataType());
-            NDArray cState = x.getManager().zeros(new Shape(b, h), x.getDataType());
-            NDList outputs = new NDList((int) t);
-            for (int step = 0; step < t; step++) {
-                NDArray gates = projected.get(step).add(Ops.linear(hState, whh, null));
-                NDList g = gates.split(4, 1);
-                NDArray in = g.get(0).getNDArrayInternal().sigmoid();
-                NDArray forget = g.get(1).getNDArrayInternal().sigmoid();
-                NDArray cell = g.get(2).tanh();
-                NDArray out = g.get(3).getNDArrayInternal().sigmoid();
-                cState = forget.mul(cState).add(in.mul(cell));
-                hState = out.mul(cState.tanh());
-                outputs.add(hState);
-            }
-            seq = NDArrays.stack(outputs, 0);
-        }
-        return seq.transpose(1, 2, 0);
+        return SeanetLayers.runLstm(x, lstm);
     }
 
     /** The fused libtorch LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
     public NDArray runLstmFused(NDArray x) {
-        long b = x.getShape().get(0);
-        int layers = lstm.weightsIh().size();
-        NDArray seq = x.transpose(2, 0, 1);
-        NDArray zeros = x.getManager().zeros(new Shape(layers, b, lstm.hidden()), x.getDataType());
-        NDList params = new NDList();
-        for (int l = 0; l < layers; l++) {
-            params.add(lstm.weightsIh().get(l));
-            params.add(lstm.weightsHh().get(l));
-            params.add(lstm.biases().get(l));
-            // zeros owned by the call's manager, not the weights' shared one (synchronized attach)
-            params.add(x.getManager().zeros(lstm.biases().get(l).getShape(), lstm.biases().get(l).getDataType()));
-        }
-        NDList out = JniUtils.lstm(Ops.pt(seq), new NDList(zeros, zeros), params, true, layers, 0, false, false, false);
-        return out.get(0).transpose(1, 2, 0);
+        return SeanetLayers.runLstmFused(x, lstm);
     }
 }
