@@ -43,7 +43,7 @@ class ArchitectureTest {
         }
         assertEquals(new TreeSet<>(Set.of("Attention", "BarkException", "DownloadListener",
                 "GenerationCancelledException", "GenerationException", "GenerationOptions",
-                "GenerationOptions$Builder", "InvalidInputException", "InvalidVoiceException",
+                "GenerationOptions$Builder", "InvalidAudioException", "InvalidInputException", "InvalidVoiceException",
                 "ModelDownloadException", "ModelDownloadException$Reason", "ModelHub", "ModelHub$Builder", "ModelLoadException", "Offload",
                 "Precision", "ProgressListener", "Speech", "Speech$Segment", "Stage", "Synthesizer",
                 "Synthesizer$Builder", "SynthesizerClosedException", "UnsafeCheckpointException",
@@ -61,12 +61,14 @@ class ArchitectureTest {
                 .layer("hub").definedBy(API + ".internal.hub..")
                 .layer("nativ").definedBy(API + ".internal.nativ..")
                 .layer("io").definedBy(API + ".internal.io..")
+                .layer("audio").definedBy(API + ".internal.audio..")
                 .whereLayer("pipeline").mayOnlyBeAccessedByLayers("api")
                 .whereLayer("model").mayOnlyBeAccessedByLayers("api", "pipeline")
                 .whereLayer("checkpoint").mayOnlyBeAccessedByLayers("model")
                 .whereLayer("hub").mayOnlyBeAccessedByLayers("api")
                 .whereLayer("nativ").mayOnlyBeAccessedByLayers("pipeline", "model")
                 .whereLayer("io").mayOnlyBeAccessedByLayers("api", "model", "checkpoint", "hub")
+                .whereLayer("audio").mayOnlyBeAccessedByLayers("api")
                 .whereLayer("apiAccess").mayOnlyBeAccessedByLayers("api", "pipeline")
                 .check(classes);
     }
