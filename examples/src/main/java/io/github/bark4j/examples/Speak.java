@@ -1,22 +1,29 @@
 package io.github.bark4j.examples;
 
-import io.github.bark4j.Attention;
 import io.github.bark4j.BarkException;
 import io.github.bark4j.DownloadListener;
 import io.github.bark4j.GenerationOptions;
-import io.github.bark4j.Precision;
 import io.github.bark4j.Speech;
 import io.github.bark4j.Stage;
 import io.github.bark4j.Synthesizer;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
@@ -24,37 +31,80 @@ import java.util.stream.Stream;
  * the arguments, from {@code --text-file}, or, when there are none, from standard input, and may be of
  * any length (spoken in segments). Progress goes to standard error.
  */
-public final class Speak {
-    private static final String USAGE = String.join("\n",
-            "Usage: speak [options] [text...]   (text from stdin when no text arguments are given)",
-            "  Text of any length is spoken in segments (sentences packed up to --segment-tokens),",
-            "  one voice throughout, joined by --pause seconds of silence.",
-            "  --text-file FILE      read the text from a UTF-8 file ('-' for standard input)",
-            "  --model-dir DIR       local Bark model folder (Hugging Face layout)",
-            "  --model ID            model to download and cache, e.g. suno/bark-small",
-            "  --cache-dir DIR       download cache (default ~/.cache/bark4j)",
-            "  --offline             never use the network (model files from the cache only)",
-            "  --out FILE            output WAV (default speech.wav)",
-            "  --voice NAME|FILE     preset name (v2/en_speaker_6) or .npz file",
-            "  --save-voice FILE     also save this generation as a voice preset (.npz)",
-            "  --seed N              reproducible sampling",
-            "  --greedy              argmax decoding (deterministic)",
-            "  --temperature T       semantic and coarse temperature (default 0.7)",
-            "  --precision P         fp32 (default), bf16 (native bridge on a CPU), fp16 or fp64",
-            "  --attention A         sdpa (default, native bridge) or eager",
-            "  --max-seconds S       cap on generated speech length, per segment",
-            "  --pause S             silence between segments (default 0.25)",
-            "  --max-batch N         segments generated together (default 4)",
-            "  --segment-tokens N    most text tokens per segment, 1..256 (default 48)",
-            "  --single              one generation, text cut at 256 tokens (the original Bark)",
-            "  --stream              write the WAV segment by segment as each is ready (sizes fixed at the end)",
-            "  --srt FILE            also write SubRip captions, one per segment",
-            "  --list-voices         print the model's voice presets and exit",
-            "  --quiet               no progress output",
-            "  --verbose             show all log messages (default: warnings and errors only)",
-            "  -h, --help            this help");
+@Command(name = "speak", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 110,
+        description = {"Speaks text into a 24 kHz WAV with Bark.",
+            "Text of any length is spoken in segments (sentences packed up to --segment-tokens), one voice "
+                + "throughout, joined by --pause seconds of silence. Text comes from the arguments, from "
+                + "--text-file, or from standard input."})
+public final class Speak implements Callable<Integer> {
 
-    private Speak() {}
+    @Mixin
+    SynthesizerOptions model;
+
+    @Parameters(paramLabel = "TEXT", description = "the text to speak (standard input when none is given)")
+    List<String> text = new ArrayList<>();
+
+    @Option(names = "--text-file", paramLabel = "FILE", description = "read the text from a UTF-8 file ('-' for standard input)")
+    Path textFile;
+
+    @Option(names = "--out", paramLabel = "FILE", defaultValue = "speech.wav", description = "output WAV (default ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--voice", paramLabel = "NAME|FILE", description = "preset name (v2/en_speaker_6) or .npz file")
+    String voice;
+
+    @Option(names = "--save-voice", paramLabel = "FILE", description = "also save this generation's voice as a preset (.npz)")
+    Path saveVoice;
+
+    @Option(names = "--seed", paramLabel = "N", description = "reproducible sampling")
+    Long seed;
+
+    @Option(names = "--greedy", description = "argmax decoding (deterministic)")
+    boolean greedy;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "semantic and coarse temperature (default 0.7)")
+    Double temperature;
+
+    @Option(names = "--max-seconds", paramLabel = "S", description = "cap on generated speech length, per segment")
+    Double maxSeconds;
+
+    @Option(names = "--pause", paramLabel = "S", description = "silence between segments (default 0.25)")
+    Double pause;
+
+    @Option(names = "--max-batch", paramLabel = "N", description = "segments generated together (default 4)")
+    Integer maxBatch;
+
+    @Option(names = "--segment-tokens", paramLabel = "N", description = "most text tokens per segment, 1..256 (default 48)")
+    Integer segmentTokens;
+
+    @Option(names = "--single", description = "one generation, text cut at 256 tokens (the original Bark)")
+    boolean single;
+
+    @Option(names = "--stream", description = "write the WAV segment by segment as each is ready (sizes fixed at the end)")
+    boolean stream;
+
+    @Option(names = "--srt", paramLabel = "FILE", description = "also write SubRip captions, one per segment")
+    Path srt;
+
+    @Option(names = "--list-voices", description = "print the model's voice presets and exit")
+    boolean listVoices;
+
+    @Option(names = "--quiet", description = "no progress output")
+    boolean quiet;
+
+    @Option(names = "--verbose", description = "show all log messages (default: warnings and errors only)")
+    boolean verbose;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private final PrintStream stdout;
+    private final PrintStream stderr;
+
+    private Speak(PrintStream stdout, PrintStream stderr) {
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
 
     public static void main(String[] args) {
         int code = run(args, System.out, System.err);
@@ -70,101 +120,96 @@ public final class Speak {
             // download. Model downloads are bark4j's and follow its own switches (--offline, BARK4J_OFFLINE).
             System.setProperty("ai.djl.offline", "true");
         }
-        Options o;
-        try {
-            o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            err.println("speak: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
+        CommandLine cli = new CommandLine(new Speak(out, err)).setCaseInsensitiveEnumValuesAllowed(true)
+                .setOut(new PrintWriter(out, true, StandardCharsets.UTF_8))
+                .setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cli.setParameterExceptionHandler((e, a) -> {
+            PrintWriter w = e.getCommandLine().getErr();
+            w.println("speak: " + e.getMessage());
+            w.println("Try 'speak --help' for the options.");
+            return CommandLine.ExitCode.USAGE;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        configureLogging(verbose);
+        String problem = model.problem();
+        if (problem == null && textFile != null && !text.isEmpty()) {
+            problem = "give the text either as arguments or with --text-file, not both";
         }
-        configureLogging(o.verbose);
-        if (o.help) {
-            out.println(USAGE);
-            return 0;
+        if (problem != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
+        PrintStream err = stderr;
         try {
-            String text = o.textFile != null ? readText(o.textFile)
-                    : o.text.isEmpty() ? readStdin() : String.join(" ", o.text);
-            Synthesizer.Builder builder = Synthesizer.builder().precision(o.precision).attention(o.attention);
-            if (o.modelDir != null) {
-                builder.modelDir(o.modelDir);
-            } else {
-                builder.model(o.model);
-                if (o.cacheDir != null) {
-                    builder.cacheDir(o.cacheDir);
-                }
-                if (o.offline) {
-                    builder.offline(true);
-                }
-                if (!o.quiet) {
-                    builder.downloadListener(new ProgressBar(err));
-                }
-            }
-            try (Synthesizer synth = builder.build()) {
-                if (o.listVoices) {
-                    synth.availableVoices().forEach(out::println);
+            String words = textFile != null ? readText(textFile)
+                    : text.isEmpty() ? readStdin() : String.join(" ", text);
+            try (Synthesizer synth = model.builder(quiet ? null : new ProgressBar(err)).build()) {
+                if (listVoices) {
+                    synth.availableVoices().forEach(stdout::println);
                     return 0;
                 }
                 GenerationOptions.Builder g = GenerationOptions.builder();
-                if (o.greedy) {
+                if (greedy) {
                     g.greedy();
                 }
-                if (o.seed != null) {
-                    g.seed(o.seed);
+                if (seed != null) {
+                    g.seed(seed);
                 }
-                if (o.temperature != null) {
-                    g.temperature(o.temperature);
+                if (temperature != null) {
+                    g.temperature(temperature);
                 }
-                if (o.maxSeconds != null) {
-                    g.maxSemanticSeconds(o.maxSeconds);
+                if (maxSeconds != null) {
+                    g.maxSemanticSeconds(maxSeconds);
                 }
-                if (o.pause != null) {
-                    g.pauseSeconds(o.pause);
+                if (pause != null) {
+                    g.pauseSeconds(pause);
                 }
-                if (o.maxBatch != null) {
-                    g.maxBatch(o.maxBatch);
+                if (maxBatch != null) {
+                    g.maxBatch(maxBatch);
                 }
-                if (o.segmentTokens != null) {
-                    g.maxSegmentTokens(o.segmentTokens);
+                if (segmentTokens != null) {
+                    g.maxSegmentTokens(segmentTokens);
                 }
-                if (o.single) {
+                if (single) {
                     g.longForm(false);
                 }
-                if (o.voice != null) {
-                    if (o.voice.endsWith(".npz")) {
-                        g.voice(Path.of(o.voice));
+                if (voice != null) {
+                    if (voice.endsWith(".npz")) {
+                        g.voice(Path.of(voice));
                     } else {
-                        g.voice(o.voice);
+                        g.voice(voice);
                     }
                 }
-                if (!o.quiet) {
+                if (!quiet) {
                     g.progress(new StageProgress(err));
                 }
                 long start = System.nanoTime();
                 GenerationOptions options = g.build();
-                if (o.stream) {
-                    return stream(synth, text, options, o, start, err);
+                if (stream) {
+                    return stream(synth, words, options, start, err);
                 }
-                Speech speech = synth.generate(text, options);
+                Speech speech = synth.generate(words, options);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                if (!o.quiet) {
+                if (!quiet) {
                     err.println();
                 }
                 speech.warnings().forEach(w -> err.println("warning: " + w));
-                speech.writeWav(o.out);
-                if (o.saveVoice != null) {
-                    speech.toVoicePreset().save(o.saveVoice);
+                speech.writeWav(out);
+                if (saveVoice != null) {
+                    speech.toVoicePreset().save(saveVoice);
                 }
-                if (o.srt != null) {
-                    writeText(o.srt, SubRip.captions(speech.segments(), speech.sampleRate()));
+                if (srt != null) {
+                    writeText(srt, SubRip.captions(speech.segments(), speech.sampleRate()));
                 }
                 err.printf(Locale.ROOT, "wrote %s: %.2f s of audio at %d Hz (%d segments, %d semantic tokens) in %.1f s%n",
-                        o.out, speech.durationSeconds(), speech.sampleRate(), speech.segments().size(),
+                        out, speech.durationSeconds(), speech.sampleRate(), speech.segments().size(),
                         speech.semanticTokens().length, seconds);
                 return 0;
             }
-        } catch (BarkException | IllegalStateException e) {
+        } catch (BarkException | IllegalStateException | IllegalArgumentException e) {
             err.println("speak: " + e.getMessage());
             return 1;
         } catch (IOException e) {
@@ -178,15 +223,15 @@ public final class Speak {
      * header's sizes are fixed at the end (also after a failure, for what was written). With
      * {@code --save-voice} the first segment's voice is saved: the voice of the whole text.
      */
-    private static int stream(Synthesizer synth, String text, GenerationOptions options, Options o, long start,
-            PrintStream err) throws IOException {
+    private int stream(Synthesizer synth, String text, GenerationOptions options, long start, PrintStream err)
+            throws IOException {
         int rate = synth.sampleRate();
         int pause = (int) Math.round(options.pauseSeconds() * rate);
         List<Speech.Segment> segments = new ArrayList<>();
         int semanticTokens = 0;
         double firstAudio = -1;
         try (Stream<Speech> speech = synth.stream(text, options);
-                StreamingWav wav = new StreamingWav(o.out, rate)) {
+                StreamingWav wav = new StreamingWav(out, rate)) {
             for (Speech part : (Iterable<Speech>) speech::iterator) {
                 if (!segments.isEmpty()) {
                     wav.silence(pause);
@@ -198,8 +243,8 @@ public final class Speak {
                 semanticTokens += part.semanticTokens().length;
                 if (firstAudio < 0) {
                     firstAudio = (System.nanoTime() - start) / 1e9;
-                    if (o.saveVoice != null && part.semanticTokens().length > 0) {
-                        part.toVoicePreset().save(o.saveVoice);
+                    if (saveVoice != null && part.semanticTokens().length > 0) {
+                        part.toVoicePreset().save(saveVoice);
                     }
                 }
                 for (String w : part.warnings()) {
@@ -209,15 +254,15 @@ public final class Speak {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        if (!o.quiet) {
+        if (!quiet) {
             err.println();
         }
-        if (o.srt != null) {
-            writeText(o.srt, SubRip.captions(segments, rate));
+        if (srt != null) {
+            writeText(srt, SubRip.captions(segments, rate));
         }
         double audio = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).endSample() / (double) rate;
         err.printf(Locale.ROOT, "wrote %s: %.2f s of audio at %d Hz (%d segments, %d semantic tokens) in %.1f s,"
-                + " first audio after %.1f s%n", o.out, audio, rate, segments.size(), semanticTokens, seconds, firstAudio);
+                + " first audio after %.1f s%n", out, audio, rate, segments.size(), semanticTokens, seconds, firstAudio);
         return 0;
     }
 
@@ -301,141 +346,6 @@ public final class Speak {
 
     private static String readStdin() throws IOException {
         return new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-
-    /** Parsed command-line options. */
-    static final class Options {
-        Path modelDir;
-        String model;
-        Path cacheDir;
-        boolean offline;
-        Path out = Path.of("speech.wav");
-        String voice;
-        Path saveVoice;
-        Long seed;
-        boolean greedy;
-        Double temperature;
-        Precision precision = Precision.FP32;
-        Attention attention = Attention.SDPA;
-        Double maxSeconds;
-        Path textFile;
-        Double pause;
-        Integer maxBatch;
-        Integer segmentTokens;
-        boolean single;
-        boolean stream;
-        Path srt;
-        boolean listVoices;
-        boolean quiet;
-        boolean verbose;
-        boolean help;
-        final List<String> text = new ArrayList<>();
-
-        static Options parse(String[] args) {
-            Options o = new Options();
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                switch (a) {
-                    case "-h", "--help" -> o.help = true;
-                    case "--model-dir" -> o.modelDir = Path.of(value(args, ++i, a));
-                    case "--model" -> o.model = value(args, ++i, a);
-                    case "--cache-dir" -> o.cacheDir = Path.of(value(args, ++i, a));
-                    case "--offline" -> o.offline = true;
-                    case "--out" -> o.out = Path.of(value(args, ++i, a));
-                    case "--voice" -> o.voice = value(args, ++i, a);
-                    case "--save-voice" -> o.saveVoice = Path.of(value(args, ++i, a));
-                    case "--seed" -> o.seed = parseLong(value(args, ++i, a), a);
-                    case "--greedy" -> o.greedy = true;
-                    case "--temperature" -> o.temperature = parseDouble(value(args, ++i, a), a);
-                    case "--precision" -> o.precision = parsePrecision(value(args, ++i, a));
-                    case "--attention" -> o.attention = parseAttention(value(args, ++i, a));
-                    case "--max-seconds" -> o.maxSeconds = parseDouble(value(args, ++i, a), a);
-                    case "--text-file" -> o.textFile = Path.of(value(args, ++i, a));
-                    case "--pause" -> o.pause = parseDouble(value(args, ++i, a), a);
-                    case "--max-batch" -> o.maxBatch = parseInt(value(args, ++i, a), a);
-                    case "--segment-tokens" -> o.segmentTokens = parseInt(value(args, ++i, a), a);
-                    case "--single" -> o.single = true;
-                    case "--stream" -> o.stream = true;
-                    case "--srt" -> o.srt = Path.of(value(args, ++i, a));
-                    case "--list-voices" -> o.listVoices = true;
-                    case "--quiet" -> o.quiet = true;
-                    case "--verbose" -> o.verbose = true;
-                    case "--" -> {
-                        for (i++; i < args.length; i++) {
-                            o.text.add(args[i]);
-                        }
-                    }
-                    default -> {
-                        if (a.startsWith("--")) {
-                            throw new IllegalArgumentException("unknown option " + a);
-                        }
-                        o.text.add(a);
-                    }
-                }
-            }
-            if (!o.help) {
-                if (o.modelDir != null && o.model != null) {
-                    throw new IllegalArgumentException("give either --model-dir or --model, not both");
-                }
-                if (o.modelDir == null && o.model == null) {
-                    throw new IllegalArgumentException("give --model-dir DIR or --model suno/bark-small");
-                }
-                if (o.textFile != null && !o.text.isEmpty()) {
-                    throw new IllegalArgumentException("give the text either as arguments or with --text-file, not both");
-                }
-                if (o.modelDir != null && !Files.isDirectory(o.modelDir)) {
-                    throw new IllegalArgumentException("--model-dir " + o.modelDir + " is not a folder");
-                }
-            }
-            return o;
-        }
-
-        private static String value(String[] args, int i, String option) {
-            if (i >= args.length) {
-                throw new IllegalArgumentException(option + " needs a value");
-            }
-            return args[i];
-        }
-
-        private static long parseLong(String s, String option) {
-            try {
-                return Long.parseLong(s);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(option + " needs an integer, got '" + s + "'");
-            }
-        }
-
-        private static int parseInt(String s, String option) {
-            try {
-                return Integer.parseInt(s);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(option + " needs an integer, got '" + s + "'");
-            }
-        }
-
-        private static double parseDouble(String s, String option) {
-            try {
-                return Double.parseDouble(s);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(option + " needs a number, got '" + s + "'");
-            }
-        }
-
-        private static Precision parsePrecision(String s) {
-            try {
-                return Precision.valueOf(s.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--precision must be fp32, bf16, fp16 or fp64, got '" + s + "'");
-            }
-        }
-
-        private static Attention parseAttention(String s) {
-            try {
-                return Attention.valueOf(s.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--attention must be sdpa or eager, got '" + s + "'");
-            }
-        }
     }
 
     /** A one-line download progress bar on standard error. */

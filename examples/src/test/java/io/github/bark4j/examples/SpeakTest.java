@@ -74,19 +74,29 @@ class SpeakTest {
         assertTrue(none.err().contains("--model-dir"), none.err());
         Result unknown = run("--model-dir", fixture().toString(), "--bogus", "x");
         assertEquals(2, unknown.code());
-        assertTrue(unknown.err().contains("unknown option --bogus"), unknown.err());
+        assertTrue(unknown.err().contains("Unknown option: '--bogus'"), unknown.err());
+        assertTrue(unknown.err().contains("speak --help"), "a pointer to the help follows the error: " + unknown.err());
         Result badNumber = run("--model-dir", fixture().toString(), "--seed", "many", "x");
         assertEquals(2, badNumber.code());
-        assertTrue(badNumber.err().contains("--seed needs an integer"), badNumber.err());
+        assertTrue(badNumber.err().contains("'many' is not a long"), badNumber.err());
         Result badPrecision = run("--model-dir", fixture().toString(), "--precision", "int8", "x");
         assertEquals(2, badPrecision.code());
-        assertTrue(badPrecision.err().contains("--precision must be fp32, bf16, fp16 or fp64"), badPrecision.err());
+        assertTrue(badPrecision.err().contains("expected one of [FP32, FP16, BF16, FP64]"), badPrecision.err());
         Result badAttention = run("--model-dir", fixture().toString(), "--attention", "flash", "x");
         assertEquals(2, badAttention.code());
-        assertTrue(badAttention.err().contains("--attention must be sdpa or eager"), badAttention.err());
+        assertTrue(badAttention.err().contains("expected one of [EAGER, SDPA]"), badAttention.err());
         Result missingDir = run("--model-dir", "/nonexistent/bark", "x");
         assertEquals(2, missingDir.code());
-        assertEquals(0, run("--help").code());
+        assertTrue(missingDir.err().contains("--model-dir /nonexistent/bark is not a folder"), missingDir.err());
+        Result both = run("--model-dir", fixture().toString(), "--model", "suno/bark-small", "x");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("mutually exclusive"), both.err());
+        Result help = run("--help");
+        assertEquals(0, help.code());
+        for (String option : List.of("--model-dir", "--precision", "--attention", "--offload", "--device", "--voice",
+                "--save-voice", "--stream", "--srt", "--segment-tokens")) {
+            assertTrue(help.out().contains(option), option + " in the generated help: " + help.out());
+        }
     }
 
     @Test

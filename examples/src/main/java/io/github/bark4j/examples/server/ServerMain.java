@@ -1,13 +1,11 @@
 package io.github.bark4j.examples.server;
 
-import io.github.bark4j.Attention;
-import io.github.bark4j.Offload;
-import io.github.bark4j.Precision;
 import io.github.bark4j.Synthesizer;
+import io.github.bark4j.examples.SynthesizerOptions;
 
 import picocli.CommandLine;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -22,22 +20,8 @@ import java.util.concurrent.Callable;
                 + "a web page at /, /healthcheck, /v1/models, /v1/voices and /metrics.")
 public final class ServerMain implements Callable<Integer> {
 
-    static final class ModelSource {
-        @Option(names = "--model-dir", paramLabel = "DIR", description = "local Bark model folder (Hugging Face layout)")
-        Path modelDir;
-
-        @Option(names = "--model", paramLabel = "ID", description = "model to download and cache, e.g. suno/bark-small")
-        String model;
-    }
-
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    ModelSource source;
-
-    @Option(names = "--cache-dir", paramLabel = "DIR", description = "download cache (default ~/.cache/bark4j)")
-    Path cacheDir;
-
-    @Option(names = "--offline", description = "never use the network")
-    boolean offline;
+    @Mixin
+    SynthesizerOptions model;
 
     @Option(names = "--voices", paramLabel = "DIR", description = "extra voice presets: the .npz files in DIR")
     Path voicesDir;
@@ -47,18 +31,6 @@ public final class ServerMain implements Callable<Integer> {
 
     @Option(names = "--port", defaultValue = "8000", description = "port (default ${DEFAULT-VALUE}; 0 picks a free one)")
     int port;
-
-    @Option(names = "--precision", defaultValue = "fp32", description = "${COMPLETION-CANDIDATES} (default fp32)")
-    Precision precision;
-
-    @Option(names = "--attention", defaultValue = "eager", description = "${COMPLETION-CANDIDATES} (default eager)")
-    Attention attention;
-
-    @Option(names = "--offload", defaultValue = "none", description = "${COMPLETION-CANDIDATES} (default none)")
-    Offload offload;
-
-    @Option(names = "--device", paramLabel = "NAME", description = "compute device, e.g. gpu0 (default: DJL's choice)")
-    String device;
 
     @Option(names = "--max-batch", defaultValue = "8", description = "most requests per batch (default ${DEFAULT-VALUE})")
     int maxBatch;
@@ -101,15 +73,13 @@ public final class ServerMain implements Callable<Integer> {
             System.setProperty("ai.djl.offline", "true"); // libtorch comes from the classpath jar
         }
         configureLogging(verbose);
-        if (source.modelDir != null && !Files.isDirectory(source.modelDir)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--model-dir " + source.modelDir
-                    + " is not a folder");
+        if (model.problem() != null) {
+            throw new CommandLine.ParameterException(new CommandLine(this), model.problem());
         }
         if (voicesDir != null && !Files.isDirectory(voicesDir)) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--voices " + voicesDir + " is not a folder");
         }
-        String modelId = source.model != null ? source.model
-                : source.modelDir.toAbsolutePath().normalize().getFileName().toString();
+        String modelId = model.modelName();
         ServerSettings settings;
         try {
             settings = new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMs, maxQueue,
@@ -118,18 +88,7 @@ public final class ServerMain implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
-        Synthesizer.Builder builder = Synthesizer.builder().precision(precision).attention(attention).offload(offload);
-        if (device != null) {
-            builder.device(device);
-        }
-        if (source.modelDir != null) {
-            builder.modelDir(source.modelDir);
-        } else {
-            builder.model(source.model).offline(offline);
-            if (cacheDir != null) {
-                builder.cacheDir(cacheDir);
-            }
-        }
+        Synthesizer.Builder builder = model.builder(null);
         SpeechServer server = SpeechServer.start(settings, builder::build);
         Thread hook = new Thread(server::close, "bark4j-server-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

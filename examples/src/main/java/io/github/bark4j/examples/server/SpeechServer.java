@@ -196,6 +196,8 @@ public final class SpeechServer implements AutoCloseable {
         o.addProperty("model", settings.modelId());
         o.addProperty("device", synth.device());
         o.addProperty("precision", synth.precision().name().toLowerCase(java.util.Locale.ROOT));
+        o.addProperty("attention", synth.attention().name().toLowerCase(java.util.Locale.ROOT));
+        o.addProperty("native_step", synth.nativeStep());
         o.addProperty("queue_depth", scheduler.queueDepth());
         o.addProperty("running", scheduler.runningJobs());
         o.addProperty("max_batch", settings.maxBatch());

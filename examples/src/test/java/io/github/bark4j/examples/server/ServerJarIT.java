@@ -3,6 +3,8 @@ package io.github.bark4j.examples.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -63,6 +65,14 @@ class ServerJarIT {
                     // the JVM closes a finished child's stream
                 }
             });
+
+            // started with no speed flags, the server runs the library's fast path
+            JsonObject health = ServerTestSupport.json(ServerTestSupport.HTTP.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/healthcheck")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals("sdpa", health.get("attention").getAsString(), health.toString());
+            assertTrue(health.get("native_step").getAsBoolean(), health.toString());
+            assertEquals("fp32", health.get("precision").getAsString(), health.toString());
 
             URI speech = URI.create("http://127.0.0.1:" + port + "/v1/audio/speech");
             HttpRequest request = HttpRequest.newBuilder(speech).timeout(Duration.ofMinutes(2))
