@@ -72,7 +72,8 @@ public final class ModelManifest {
 
     /** The manifest shipped in the library jar. */
     public static ModelManifest bundled() {
-        try (InputStream in = ModelManifest.class.getClassLoader().getResourceAsStream(RESOURCE)) {
+        // Class.getResourceAsStream: from a named module, only the module itself reads its resources
+        try (InputStream in = ModelManifest.class.getResourceAsStream("/" + RESOURCE)) {
             if (in == null) {
                 throw invalid("classpath:" + RESOURCE, "resource not found (is the bark4j jar complete?)");
             }
