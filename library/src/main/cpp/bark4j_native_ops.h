@@ -119,6 +119,15 @@ struct conv_transpose1d {
 };
 
 }  // namespace _ops
+
+// The global ATen context (torch.backends.* switches). Only these members are called.
+class Context {
+ public:
+  void setUserEnabledNNPACK(bool enabled);
+  bool userEnabledNNPACK() const;
+};
+Context& globalContext();
+
 }  // namespace at
 
 namespace bark4j {
@@ -159,6 +168,18 @@ inline void* tensorData(long long handle, bool isDouble) {
 }
 
 }  // namespace bark4j
+
+// torch.backends.nnpack.enabled = False. NNPACK serves only some float convolutions, and on CPUs it
+// does not support (e.g. recent AMD EPYC) libtorch probes it at every such convolution and prints
+// "Could not initialize NNPACK! Reason: Unsupported hardware." into the application's output; with the
+// switch off it is never probed. bark4j's convolutions take the same kernels either way there.
+inline void bark4j_disable_nnpack() {
+  at::globalContext().setUserEnabledNNPACK(false);
+}
+
+inline bool bark4j_nnpack_enabled() {
+  return at::globalContext().userEnabledNNPACK();
+}
 
 inline long long bark4j_sdpa(long long query, long long key, long long value, long long mask,
                              bool causal) {

@@ -159,6 +159,8 @@ class SpeakFirstRunIT {
         for (String line : first.err().split("\\R")) {
             assertFalse(line.contains("WARN") && (line.contains("GPU") || line.contains("CUDA")), line);
             assertFalse(line.contains(" INFO "), "INFO log line without --verbose: " + line);
+            // libtorch's own warnings (e.g. "[W... NNPACK.cpp:57] Could not initialize NNPACK!")
+            assertFalse(line.contains("NNPACK") || line.matches("^\\[[WE]\\d{4} .*"), "libtorch warning: " + line);
         }
         assertTrue(first.err().contains("semantic") && first.err().contains("/ 25 "),
                 "semantic progress total follows the 0.5 s cap: " + first.err());

@@ -1,6 +1,7 @@
 package io.github.bark4j.examples.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -94,6 +95,9 @@ class ServerJarIT {
             assertTrue(ServerTestSupport.pcmOfStreamedWav(last.body()).length > 0);
             drain.get(10, TimeUnit.SECONDS);
             assertEquals(143, p.exitValue(), "ended by SIGTERM after its shutdown hook: " + log);
+            for (String line : new ArrayList<>(log)) {
+                assertFalse(line.contains("NNPACK") || line.matches("^\\[[WE]\\d{4} .*"), "libtorch warning: " + line);
+            }
             System.out.printf("server jar stopped %.1f s after SIGTERM%n", seconds);
         } finally {
             p.destroyForcibly();

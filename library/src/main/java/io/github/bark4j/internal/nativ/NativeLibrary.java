@@ -65,7 +65,13 @@ public final class NativeLibrary {
                     // at::_ops::copy_::call(Tensor&, Tensor const&, bool)
                     "_ZN2at4_ops5copy_4callERNS_6TensorERKS2_b",
                     // int at::get_num_threads()
-                    "_ZN2at15get_num_threadsEv");
+                    "_ZN2at15get_num_threadsEv",
+                    // at::Context& at::globalContext()
+                    "_ZN2at13globalContextEv",
+                    // void at::Context::setUserEnabledNNPACK(bool)
+                    "_ZN2at7Context20setUserEnabledNNPACKEb",
+                    // bool at::Context::userEnabledNNPACK() const
+                    "_ZNK2at7Context17userEnabledNNPACKEv");
 
     private NativeLibrary() {}
 
@@ -150,6 +156,9 @@ public final class NativeLibrary {
             Path torchOpenmp = loadedLibraryMatching(libtorch.getParent(), "libgomp");
             if (torchOpenmp != null && !torchOpenmp.equals(openmp)) {
                 return "the bridge's OpenMP runtime " + openmp + " is not libtorch's " + torchOpenmp;
+            }
+            if (!Boolean.getBoolean("bark4j.native.nnpack")) {
+                NativeOpsBridge.disableNnpack();
             }
             return null;
         }

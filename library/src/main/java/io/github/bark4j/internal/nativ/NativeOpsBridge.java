@@ -77,6 +77,14 @@ public final class NativeOpsBridge {
     @Name("bark4j_pool_threads")
     static native int poolThreads();
 
+    /** torch.backends.nnpack.enabled = False: libtorch then never probes NNPACK (and never logs its failure). */
+    @Name("bark4j_disable_nnpack")
+    static native void disableNnpack();
+
+    /** Whether libtorch may use NNPACK (torch.backends.nnpack.enabled). */
+    @Name("bark4j_nnpack_enabled")
+    static native boolean nnpackEnabled();
+
     /** The file that provides the OpenMP runtime the bridge calls. */
     @Name("bark4j_openmp_library")
     static native String openmpLibrary();

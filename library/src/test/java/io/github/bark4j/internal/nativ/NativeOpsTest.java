@@ -66,6 +66,12 @@ class NativeOpsTest {
         assertEquals(Set.of(), NativeLibrary.missingSymbols(libtorch));
     }
 
+    /** NNPACK off: libtorch never probes it, so it never prints its "Unsupported hardware" warning. */
+    @Test
+    void loadingTheBridgeTurnsNnpackOff() {
+        assertFalse(NativeOpsBridge.nnpackEnabled());
+    }
+
     @Test
     void bridgeNeedsExactlyTheListedLibtorchSymbols() throws Exception {
         Path bridge =
