@@ -54,7 +54,7 @@ class ArchitectureTest {
     void internalPackagesDependOneWay() {
         layeredArchitecture().consideringOnlyDependenciesInAnyPackage(API + "..")
                 .layer("api").definedBy(API)
-                .layer("apiAccess").definedBy(API + ".internal")
+                .layer("internalRoot").definedBy(API + ".internal")
                 .layer("pipeline").definedBy(API + ".internal.pipeline..")
                 .layer("model").definedBy(API + ".internal.model..")
                 .layer("checkpoint").definedBy(API + ".internal.checkpoint..")
@@ -69,7 +69,7 @@ class ArchitectureTest {
                 .whereLayer("nativ").mayOnlyBeAccessedByLayers("pipeline", "model")
                 .whereLayer("io").mayOnlyBeAccessedByLayers("api", "model", "checkpoint", "hub")
                 .whereLayer("audio").mayOnlyBeAccessedByLayers("api")
-                .whereLayer("apiAccess").mayOnlyBeAccessedByLayers("api", "pipeline")
+                .whereLayer("internalRoot").mayOnlyBeAccessedByLayers("api", "pipeline")
                 .check(classes);
     }
 

@@ -1,4 +1,4 @@
-package io.github.bark4j.internal.pipeline;
+package io.github.bark4j.internal;
 
 import io.github.bark4j.GenerationCancelledException;
 
@@ -17,7 +17,7 @@ public final class Cancellation {
     private Cancellation() {}
 
     /** Throws {@link GenerationCancelledException} when this thread's generation should stop. */
-    static void check() {
+    public static void check() {
         if (Thread.currentThread().isInterrupted()) {
             throw new GenerationCancelledException("Generation cancelled: the generating thread was interrupted");
         }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import io.github.bark4j.GenerationOptions;
 import io.github.bark4j.Stage;
 import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.Cancellation;
 import io.github.bark4j.internal.model.Gpt;
 import io.github.bark4j.internal.model.KvCache;
 import io.github.bark4j.internal.model.Logits;

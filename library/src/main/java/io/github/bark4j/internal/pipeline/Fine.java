@@ -8,6 +8,7 @@ import io.github.bark4j.GenerationOptions;
 import io.github.bark4j.InvalidVoiceException;
 import io.github.bark4j.Stage;
 import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.Cancellation;
 import io.github.bark4j.internal.model.Gpt;
 import io.github.bark4j.internal.model.Tensors;
 import io.github.bark4j.internal.model.Vocabulary;

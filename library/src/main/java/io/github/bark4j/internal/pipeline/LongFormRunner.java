@@ -3,6 +3,7 @@ package io.github.bark4j.internal.pipeline;
 import io.github.bark4j.GenerationOptions;
 import io.github.bark4j.InvalidInputException;
 import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.Cancellation;
 
 import java.util.ArrayList;
 import java.util.Iterator;

@@ -4,6 +4,7 @@ import ai.djl.pytorch.jni.JniUtils;
 
 import io.github.bark4j.BarkException;
 import io.github.bark4j.SynthesizerClosedException;
+import io.github.bark4j.internal.Cancellation;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -15,6 +15,7 @@ import io.github.bark4j.Precision;
 import io.github.bark4j.Speech;
 import io.github.bark4j.Stage;
 import io.github.bark4j.VoicePreset;
+import io.github.bark4j.internal.Cancellation;
 import io.github.bark4j.internal.model.AttentionKernel;
 import io.github.bark4j.internal.model.BarkConfig;
 import io.github.bark4j.internal.model.BarkModel;
