@@ -103,6 +103,11 @@ public final class ModelHub {
         return manifest;
     }
 
+    /** What a model of the manifest is (Bark, or one of voice cloning's models). */
+    ModelManifest.Kind kind(String modelId) {
+        return model(modelId).kind();
+    }
+
     private ModelManifest.Model model(String modelId) {
         Objects.requireNonNull(modelId, "modelId");
         return manifest.model(modelId).orElseThrow(() -> new ModelDownloadException(Reason.UNKNOWN_MODEL, null, null,

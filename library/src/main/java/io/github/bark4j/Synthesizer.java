@@ -3,6 +3,7 @@ package io.github.bark4j;
 import ai.djl.ndarray.NDManager;
 
 import io.github.bark4j.internal.hub.HubOptions;
+import io.github.bark4j.internal.hub.ModelManifest;
 import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.Voices;
 import io.github.bark4j.internal.pipeline.LongFormRunner;
@@ -348,6 +349,11 @@ public final class Synthesizer implements AutoCloseable {
             Voices voices;
             if (modelId != null) {
                 ModelHub h = hub != null ? hub : hubBuilder.build();
+                if (h.kind(modelId) != ModelManifest.Kind.BARK) {
+                    throw new ModelLoadException("'" + modelId + "' is a voice-cloning model ("
+                            + h.kind(modelId).manifestName() + "), not a Bark model: give it to voiceCloning(...) and"
+                            + " a Bark model such as suno/bark-small to model(...)");
+                }
                 dir = h.resolve(modelId);
                 String id = modelId;
                 voices = new Voices(dir, relative -> h.resolveFile(id, relative));

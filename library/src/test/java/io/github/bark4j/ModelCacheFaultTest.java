@@ -8,7 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+
 import io.github.bark4j.ModelDownloadException.Reason;
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.ModelManifest;
+import io.github.bark4j.testing.SharedFiles;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -19,14 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import io.github.bark4j.internal.hub.FileDownloader;
-import io.github.bark4j.internal.hub.ModelManifest;
-import io.github.bark4j.testing.SharedFiles;
 
 /**
  * Faults in the model cache, each ending in a typed {@link ModelDownloadException} or healing itself,

@@ -8,7 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+
 import io.github.bark4j.ModelDownloadException.Reason;
+import io.github.bark4j.internal.hub.FileDownloader;
+import io.github.bark4j.internal.hub.ModelManifest;
+import io.github.bark4j.testing.SharedFiles;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,14 +41,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import io.github.bark4j.internal.hub.FileDownloader;
-import io.github.bark4j.internal.hub.ModelManifest;
-import io.github.bark4j.testing.SharedFiles;
 
 /**
  * Downloads from a loopback fake Hub serving the tiny-bark fixture as model {@code test/tiny-bark},

@@ -9,11 +9,12 @@ import io.github.bark4j.internal.hub.FileDownloader;
 import io.github.bark4j.internal.hub.HubOptions;
 import io.github.bark4j.internal.hub.ModelManifest;
 
+import org.junit.jupiter.api.Test;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
 
 class ModelHubOptionsTest {
     private final Map<String, String> props = new HashMap<>(Map.of("user.home", "/home/u"));

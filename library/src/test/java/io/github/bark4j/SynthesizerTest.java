@@ -129,6 +129,13 @@ class SynthesizerTest {
     // ---- reproducibility ----
 
     @Test
+    void aVoiceCloningModelIsNotABarkModel() {
+        ModelLoadException e = assertThrows(ModelLoadException.class,
+                () -> Synthesizer.builder().model("facebook/hubert-base-ls960").offline(true).build());
+        assertTrue(e.getMessage().contains("voiceCloning"), e.getMessage());
+    }
+
+    @Test
     void sameSeedGivesIdenticalOutputDifferentSeedDoesNot() {
         Speech a = sampledSeed1();
         Speech b = synth.generate(TEXT, sampling(1));

@@ -2,7 +2,14 @@ package io.github.bark4j.internal.hub;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+
+import io.github.bark4j.ModelDownloadException;
 import io.github.bark4j.ModelDownloadException.Reason;
+import io.github.bark4j.internal.io.AtomicFiles;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -33,11 +40,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
-import io.github.bark4j.ModelDownloadException;
-import io.github.bark4j.internal.io.AtomicFiles;
 
 /**
  * Brings one file into the cache: resumable HTTP download into a {@code .part} file, size and SHA-256

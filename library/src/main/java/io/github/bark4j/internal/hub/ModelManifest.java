@@ -4,20 +4,22 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+
+import io.github.bark4j.ModelDownloadException;
 import io.github.bark4j.ModelDownloadException.Reason;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
-
-import io.github.bark4j.ModelDownloadException;
 
 /**
  * The models manifest ({@code models-manifest.json}): for each model id, the Hub repository, a pinned
@@ -39,8 +41,29 @@ public final class ModelManifest {
         }
     }
 
-    /** One model: Hub repository, pinned revision, files by path (manifest order). */
-    public record Model(String id, String repo, String revision, Map<String, FileEntry> files) {
+    /** What a model is for: the manifest's {@code kind}, {@code bark} when absent. */
+    public enum Kind {
+        /** A Bark text-to-speech model (Hugging Face layout). */
+        BARK("bark"),
+        /** A HuBERT speech encoder (Hugging Face layout): voice cloning's features. */
+        HUBERT("hubert"),
+        /** A HuBERT-feature-to-Bark-semantic-token quantizer ({@code .pth}): voice cloning's tokens. */
+        SEMANTIC_QUANTIZER("semantic-quantizer");
+
+        private final String name;
+
+        Kind(String name) {
+            this.name = name;
+        }
+
+        /** The manifest's spelling. */
+        public String manifestName() {
+            return name;
+        }
+    }
+
+    /** One model: what it is, Hub repository, pinned revision, files by path (manifest order). */
+    public record Model(String id, Kind kind, String repo, String revision, Map<String, FileEntry> files) {
         public List<FileEntry> eagerFiles() {
             return files.values().stream().filter(f -> !f.lazy()).toList();
         }
@@ -147,6 +170,14 @@ public final class ModelManifest {
             throw invalid(source, where + " must be an object");
         }
         JsonObject m = el.getAsJsonObject();
+        Kind kind = Kind.BARK;
+        JsonElement kindEl = m.get("kind");
+        if (kindEl != null) {
+            String k = kindEl.isJsonPrimitive() && kindEl.getAsJsonPrimitive().isString() ? kindEl.getAsString() : null;
+            kind = Arrays.stream(Kind.values()).filter(v -> v.manifestName().equals(k)).findFirst()
+                    .orElseThrow(() -> invalid(source, where + ": kind must be one of " + Arrays.stream(Kind.values())
+                            .map(Kind::manifestName).toList() + ", got " + kindEl));
+        }
         String repo = string(m, "repo", source, where);
         if (!REPO.matcher(repo).matches()) {
             throw invalid(source, where + ": repo '" + repo + "' must look like owner/name");
@@ -170,7 +201,7 @@ public final class ModelManifest {
         if (files.values().stream().allMatch(FileEntry::lazy)) {
             throw invalid(source, where + ": every file is lazy; at least the weights must be fetched eagerly");
         }
-        return new Model(id, repo, revision, Collections.unmodifiableMap(files));
+        return new Model(id, kind, repo, revision, Collections.unmodifiableMap(files));
     }
 
     private static FileEntry parseFile(JsonElement el, String source, String model) {

@@ -1,6 +1,11 @@
 package io.github.bark4j.internal.nativ;
 
 import ai.djl.engine.Engine;
+
+import org.bytedeco.javacpp.Loader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,9 +15,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.bytedeco.javacpp.Loader;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Loads bark4j's JavaCPP native bridge into the libtorch DJL has already loaded, once, and says

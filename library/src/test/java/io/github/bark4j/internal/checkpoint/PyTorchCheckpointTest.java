@@ -11,6 +11,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.testing.SharedFiles;
 
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -25,11 +30,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.zip.ZipFile;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 class PyTorchCheckpointTest {
 

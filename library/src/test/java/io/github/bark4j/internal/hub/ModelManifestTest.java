@@ -6,10 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.bark4j.ModelDownloadException.Reason;
 import io.github.bark4j.ModelDownloadException;
+import io.github.bark4j.ModelDownloadException.Reason;
 import io.github.bark4j.ModelHub;
 import io.github.bark4j.testing.SharedFiles;
+
+import org.junit.jupiter.api.Test;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -17,18 +20,26 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Test;
 
 class ModelManifestTest {
     private static final Set<String> CORE =
             Set.of("config.json", "pytorch_model.bin", "tokenizer.json", "speaker_embeddings_path.json");
 
+    private static final String HUBERT = "facebook/hubert-base-ls960";
+    private static final Set<String> QUANTIZERS = Set.of("GitMylo/bark-voice-cloning",
+            "CountFloyd/bark-voice-cloning-german-HuBERT-quantizer", "Hobis/bark-voice-cloning-polish-HuBERT-quantizer");
+
     @Test
     void bundledManifestCoversBothModelsAndPinsOrExplainsEveryFile() {
         ModelManifest m = ModelManifest.bundled();
-        assertEquals(Set.of("suno/bark-small", "suno/bark"), m.models().keySet());
+        Set<String> all = new java.util.HashSet<>(Set.of("suno/bark-small", "suno/bark", HUBERT));
+        all.addAll(QUANTIZERS);
+        assertEquals(all, m.models().keySet());
         assertEquals(m.models().keySet(), ModelHub.knownModels());
         for (ModelManifest.Model model : m.models().values()) {
+            if (model.kind() != ModelManifest.Kind.BARK) {
+                continue;
+            }
             assertEquals(model.id(), model.repo());
             assertTrue(model.revision().matches("[0-9a-f]{40}"), model.revision());
             Set<String> eager = model.eagerFiles().stream().map(ModelManifest.FileEntry::path).collect(Collectors.toSet());
@@ -51,11 +62,35 @@ class ModelManifestTest {
         }
     }
 
-    /** Every pinned value must come from the gathered Hub notes: a row naming the path, size and sha256. */
+    /** The voice-cloning models: every file pinned, one eager file each, the kind each one is. */
+    @Test
+    void bundledManifestHasTheCloningModels() {
+        ModelManifest m = ModelManifest.bundled();
+        ModelManifest.Model hubert = m.model(HUBERT).orElseThrow();
+        assertEquals(ModelManifest.Kind.HUBERT, hubert.kind());
+        assertEquals(List.of("config.json", "pytorch_model.bin"),
+                hubert.eagerFiles().stream().map(ModelManifest.FileEntry::path).toList());
+        for (String id : QUANTIZERS) {
+            ModelManifest.Model q = m.model(id).orElseThrow();
+            assertEquals(ModelManifest.Kind.SEMANTIC_QUANTIZER, q.kind(), id);
+            assertEquals(1, q.eagerFiles().size(), id + ": the eager file is the quantizer");
+            assertTrue(q.eagerFiles().get(0).path().endsWith(".pth"), id);
+            assertTrue(q.files().values().stream().allMatch(ModelManifest.FileEntry::pinned), id);
+        }
+        assertEquals("quantifier_hubert_base_ls960_14.pth",
+                m.model("GitMylo/bark-voice-cloning").orElseThrow().eagerFiles().get(0).path(), "the English default");
+        assertEquals(ModelManifest.Kind.BARK, m.model("suno/bark-small").orElseThrow().kind());
+    }
+
+    /**
+     * Every pinned value must come from the gathered Hub notes: a row naming the path, size and sha256
+     * (the Bark models' notes in ../shared, the voice-cloning models' in docs/hub-files-cloning.md).
+     */
     @Test
     void bundledManifestValuesAppearInTheHubNotes() throws IOException {
-        Path notes = SharedFiles.shared().resolve("docs/hub-files.md");
-        List<String> lines = Files.readAllLines(notes);
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(SharedFiles.shared().resolve(
+                "docs/hub-files.md")));
+        lines.addAll(Files.readAllLines(Path.of("..", "docs", "hub-files-cloning.md")));
         String all = String.join("\n", lines);
         int checked = 0;
         for (ModelManifest.Model model : ModelManifest.bundled().models().values()) {
@@ -70,7 +105,7 @@ class ModelManifestTest {
                 checked++;
             }
         }
-        assertEquals(2 * 32, checked);
+        assertEquals(2 * 32 + 2 + 3 + 1 + 1, checked);
     }
 
     @Test
@@ -121,7 +156,9 @@ class ModelManifestTest {
                 List.of(manifest("1", PATTERN, "{\"path\":\"x.npy\",\"size\":1," + sha + ",\"lazy\":true}"),
                         "every file is lazy"),
                 List.of(manifest("1", PATTERN, GOOD_FILE).replace("\"revision\":\"main\"", "\"revision\":\"a b\""),
-                        "revision"));
+                        "revision"),
+                List.of(manifest("1", PATTERN, GOOD_FILE).replace("\"revision\":\"main\"",
+                        "\"revision\":\"main\",\"kind\":\"whisper\""), "kind must be one of [bark, hubert, semantic-quantizer]"));
         for (List<String> c : cases) {
             ModelDownloadException e = assertThrows(ModelDownloadException.class,
                     () -> ModelManifest.parse(c.get(0), "case"), c.get(0));
