@@ -22,6 +22,11 @@ public final class SharedFiles {
         return shared().resolve("fixtures/tiny-bark");
     }
 
+    /** The voice-cloning fixture: recordings, a tiny HuBERT, quantizers and their golden outputs. */
+    public static Path tinyClone() {
+        return shared().resolve("fixtures/tiny-clone");
+    }
+
     public static Path voice(String name) {
         return shared().resolve("voices").resolve(name + ".npz");
     }

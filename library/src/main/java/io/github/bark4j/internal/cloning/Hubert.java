@@ -1,0 +1,528 @@
+package io.github.bark4j.internal.cloning;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+
+import io.github.bark4j.InvalidInputException;
+import io.github.bark4j.ModelLoadException;
+import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.model.AttentionKernel;
+import io.github.bark4j.internal.model.BarkModel;
+import io.github.bark4j.internal.model.Ops;
+import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.internal.model.WeightStore;
+import io.github.bark4j.internal.nativ.NativeOps;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * HuBERT base as voice cloning uses it: the hidden states of one transformer layer (layer 9 by
+ * default, Hugging Face's {@code hidden_states[9]}, fairseq's {@code output_layer=9}) of raw 16 kHz
+ * audio, 50 frames a second. Loaded from a Hugging Face folder ({@code config.json} with
+ * {@code model.safetensors} or {@code pytorch_model.bin}), keys with or without the {@code hubert.}
+ * prefix of the task models; the layers after the output layer are neither loaded nor run.
+ *
+ * <p>Everything runs time-major, (frames, channels). The strided convolutions of the feature encoder
+ * are GEMMs over rows of {@code stride} consecutive frames (see {@link StridedConv}), which keeps them
+ * away from oneDNN's FP32 convolution, wrong on AMD Zen 5 for channel counts that are not multiples of
+ * 16 (the first convolution has one input channel).
+ *
+ * <p>Immutable after loading; any number of threads may call {@link #features} at once, each with its
+ * own {@link NDManager}.
+ */
+public final class Hubert implements AutoCloseable {
+    /** The layer whose output the semantic quantizers were trained on. */
+    public static final int DEFAULT_OUTPUT_LAYER = 9;
+
+    /** The key prefix of transformers' task models (HubertForCTC, ...) around the base model. */
+    static final String TASK_PREFIX = "hubert.";
+
+    private static final Pattern LAYER_KEY = Pattern.compile("encoder\\.layers\\.(\\d+)\\..*");
+
+    /**
+     * A feature-encoder convolution (no padding) as GEMMs. Its input (T, Cin), read as rows of
+     * {@code stride} consecutive frames (a free reshape), makes output frame t the sum over blocks b
+     * of row (t + b) times the weights of taps [b·stride, b·stride + stride) (the last block may have
+     * fewer taps, and reads only the front of its row). {@code blocks.get(b)} holds those taps as
+     * (Cout, taps·Cin), tap-major like the rows.
+     */
+    record StridedConv(List<NDArray> blocks, NDArray bias, int inChannels, int outChannels, int kernel, int stride) {
+
+        /** Splits {@code weight} (Cout, Cin, K) into blocks; the caller keeps {@code weight}. */
+        static StridedConv of(NDArray weight, NDArray bias, int stride) {
+            Shape s = weight.getShape();
+            int cout = (int) s.get(0);
+            int cin = (int) s.get(1);
+            int kernel = (int) s.get(2);
+            List<NDArray> blocks = new ArrayList<>();
+            try (NDArray tapMajor = weight.transpose(0, 2, 1)) { // (Cout, K, Cin)
+                for (int first = 0; first < kernel; first += stride) {
+                    int taps = Math.min(stride, kernel - first);
+                    try (NDArray slice = tapMajor.get(new NDIndex(":, {}:{}, :", first, first + taps));
+                            NDArray flat = slice.reshape(cout, (long) taps * cin)) {
+                        blocks.add(flat.duplicate()); // contiguous, and independent of the caller's weight
+                    }
+                }
+            }
+            return new StridedConv(List.copyOf(blocks), bias, cin, cout, kernel, stride);
+        }
+
+        /** Output frames of an input of {@code frames} frames (at least {@code kernel}). */
+        long outFrames(long frames) {
+            return (frames - kernel) / stride + 1;
+        }
+
+        /** x (T, Cin), T ≥ kernel → (T', Cout); x is read, not consumed. */
+        NDArray apply(NDArray x) {
+            long frames = x.getShape().get(0);
+            long out = outFrames(frames);
+            long rows = frames / stride; // complete rows of stride frames
+            long usedRows = Math.min(rows, out + blocks.size() - 1);
+            NDArray result = null;
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDArray rowView = x.get(new NDIndex("0:{}", usedRows * stride)).reshape(usedRows, (long) stride * inChannels);
+                for (int b = 0; b < blocks.size(); b++) {
+                    NDArray w = blocks.get(b);
+                    long width = w.getShape().get(1);
+                    // block b of output frame t reads row t + b; only the very last row can be
+                    // incomplete (the last block, when it has fewer than stride taps)
+                    long whole = Math.min(out, rows - b);
+                    NDArray in = rowView.get(new NDIndex("{}:{}, 0:{}", b, b + whole, width));
+                    if (b == 0 && whole == out) {
+                        result = Ops.linear(in, w, bias);
+                        NDScope.unregister(result);
+                        continue;
+                    }
+                    if (result == null) {
+                        result = x.getManager().zeros(new Shape(out, outChannels), x.getDataType());
+                        NDScope.unregister(result);
+                        if (bias != null) {
+                            result.addi(bias);
+                        }
+                    }
+                    if (whole > 0) {
+                        result.get(new NDIndex("0:{}", whole)).addi(Ops.linear(in, w, null));
+                    }
+                    if (whole < out) {
+                        long start = (b + out - 1) * stride * inChannels;
+                        NDArray tail = x.reshape(-1).get(new NDIndex("{}:{}", start, start + width)).reshape(1, width);
+                        result.get(new NDIndex("{}:", out - 1)).addi(Ops.linear(tail, w, null));
+                    }
+                }
+            }
+            NDScope.register(result);
+            return result;
+        }
+    }
+
+    /** One post-LayerNorm transformer layer; q, k and v are one (3·D, D) projection. */
+    record Layer(NDArray qkvWeight, NDArray qkvBias, NDArray outWeight, NDArray outBias,
+            NDArray normWeight, NDArray normBias, NDArray ffInWeight, NDArray ffInBias,
+            NDArray ffOutWeight, NDArray ffOutBias, NDArray finalNormWeight, NDArray finalNormBias) {}
+
+    private final HubertConfig config;
+    private final int outputLayer;
+    private final DataType dtype;
+    private final NDManager manager;
+    private final List<StridedConv> convs;
+    private final NDArray groupNormWeight;
+    private final NDArray groupNormBias;
+    private final NDArray projectionNormWeight;
+    private final NDArray projectionNormBias;
+    private final NDArray projectionWeight;
+    private final NDArray projectionBias;
+    private final NDArray posConvWeight;
+    private final NDArray posConvBias;
+    private final NDArray encoderNormWeight;
+    private final NDArray encoderNormBias;
+    private final List<Layer> layers;
+
+    private Hubert(HubertConfig config, int outputLayer, DataType dtype, NDManager manager, List<StridedConv> convs,
+            NDArray groupNormWeight, NDArray groupNormBias, NDArray projectionNormWeight, NDArray projectionNormBias,
+            NDArray projectionWeight, NDArray projectionBias, NDArray posConvWeight, NDArray posConvBias,
+            NDArray encoderNormWeight, NDArray encoderNormBias, List<Layer> layers) {
+        this.config = config;
+        this.outputLayer = outputLayer;
+        this.dtype = dtype;
+        this.manager = manager;
+        this.convs = convs;
+        this.groupNormWeight = groupNormWeight;
+        this.groupNormBias = groupNormBias;
+        this.projectionNormWeight = projectionNormWeight;
+        this.projectionNormBias = projectionNormBias;
+        this.projectionWeight = projectionWeight;
+        this.projectionBias = projectionBias;
+        this.posConvWeight = posConvWeight;
+        this.posConvBias = posConvBias;
+        this.encoderNormWeight = encoderNormWeight;
+        this.encoderNormBias = encoderNormBias;
+        this.layers = layers;
+    }
+
+    /** Loads a HuBERT folder computing in {@code dtype}, with the output of layer 9. */
+    public static Hubert load(Path dir, DataType dtype) {
+        return load(dir, dtype, DEFAULT_OUTPUT_LAYER);
+    }
+
+    /**
+     * Loads a HuBERT folder.
+     *
+     * @param dtype {@link DataType#FLOAT32} or {@link DataType#FLOAT64}, whatever the checkpoint holds
+     * @param outputLayer whose output {@link #features} returns: 0 is the transformer's input (after
+     *     the positional convolution and the encoder LayerNorm), n the output of layer n
+     */
+    public static Hubert load(Path dir, DataType dtype, int outputLayer) {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
+            throw new IllegalArgumentException("HuBERT computes in FLOAT32 or FLOAT64, not " + dtype);
+        }
+        if (outputLayer < 0) {
+            throw new IllegalArgumentException("output layer must not be negative: " + outputLayer);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new ModelLoadException("HuBERT folder not found: " + dir);
+        }
+        HubertConfig config = HubertConfig.load(dir.resolve("config.json"));
+        if (outputLayer > config.numHiddenLayers()) {
+            throw new ModelLoadException("HuBERT output layer " + outputLayer + " does not exist: " + dir
+                    + "/config.json has " + config.numHiddenLayers() + " layers");
+        }
+        NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+        try (TensorSource source = BarkModel.openWeights(dir)) {
+            return load(source, config, dtype, outputLayer, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private static Hubert load(TensorSource source, HubertConfig c, DataType dtype, int outputLayer,
+            NDManager manager) {
+        String conv0 = "feature_extractor.conv_layers.0.conv.weight";
+        String p;
+        if (source.contains(conv0)) {
+            p = "";
+        } else if (source.contains(TASK_PREFIX + conv0)) {
+            p = TASK_PREFIX;
+        } else {
+            throw new ModelLoadException("Not a HuBERT checkpoint: it has no '" + conv0 + "' (with or without the '"
+                    + TASK_PREFIX + "' prefix); voice cloning needs facebook/hubert-base-ls960 in the Hugging Face layout");
+        }
+        Loader w = new Loader(new WeightStore(source, manager, dtype), p);
+        int[] dims = c.convDim();
+        int[] kernels = c.convKernel();
+        int[] strides = c.convStride();
+        List<StridedConv> convs = new ArrayList<>();
+        int in = 1;
+        for (int i = 0; i < dims.length; i++) {
+            String key = "feature_extractor.conv_layers." + i + ".conv.";
+            NDArray bias = c.convBias() ? w.load(key + "bias", dims[i]) : null;
+            try (NDArray weight = w.load(key + "weight", dims[i], in, kernels[i])) {
+                convs.add(StridedConv.of(weight, bias, strides[i]));
+            }
+            in = dims[i];
+        }
+        NDArray gnWeight = w.load("feature_extractor.conv_layers.0.layer_norm.weight", dims[0]);
+        NDArray gnBias = w.load("feature_extractor.conv_layers.0.layer_norm.bias", dims[0]);
+        int channels = c.featureChannels();
+        int d = c.hiddenSize();
+        NDArray projNormWeight = w.load("feature_projection.layer_norm.weight", channels);
+        NDArray projNormBias = w.load("feature_projection.layer_norm.bias", channels);
+        NDArray projWeight = w.load("feature_projection.projection.weight", d, channels);
+        NDArray projBias = w.load("feature_projection.projection.bias", d);
+        NDArray posWeight = positionalWeight(w, c);
+        NDArray posBias = w.load("encoder.pos_conv_embed.conv.bias", d);
+        NDArray encNormWeight = w.load("encoder.layer_norm.weight", d);
+        NDArray encNormBias = w.load("encoder.layer_norm.bias", d);
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < outputLayer; i++) {
+            layers.add(layer(w, "encoder.layers." + i + ".", c));
+        }
+        w.store.checkNoUnknownKeys(key -> isIgnored(key, p, outputLayer));
+        return new Hubert(c, outputLayer, dtype, manager, List.copyOf(convs), gnWeight, gnBias, projNormWeight,
+                projNormBias, projWeight, projBias, posWeight, posBias, encNormWeight, encNormBias, List.copyOf(layers));
+    }
+
+    /**
+     * Keys that are not the base model up to the output layer: the layers after it, the mask
+     * embedding (training only), and whatever a task model keeps outside its {@code hubert.} part.
+     */
+    static boolean isIgnored(String key, String prefix, int outputLayer) {
+        if (!key.startsWith(prefix)) {
+            return true;
+        }
+        String k = key.substring(prefix.length());
+        if (k.equals("masked_spec_embed")) {
+            return true;
+        }
+        Matcher m = LAYER_KEY.matcher(k);
+        return m.matches() && (m.group(1).length() > 6 || Integer.parseInt(m.group(1)) >= outputLayer);
+    }
+
+    /** Key lookups under the checkpoint's prefix, with an error that names HuBERT. */
+    private record Loader(WeightStore store, String prefix) {
+        NDArray load(String key, long... shape) {
+            if (!store.has(prefix + key)) {
+                throw new ModelLoadException("HuBERT checkpoint lacks tensor '" + prefix + key + "'; voice cloning"
+                        + " needs HuBERT base (facebook/hubert-base-ls960) in the Hugging Face layout");
+            }
+            return store.load(prefix + key, shape);
+        }
+
+        boolean has(String key) {
+            return store.has(prefix + key);
+        }
+    }
+
+    private static Layer layer(Loader w, String key, HubertConfig c) {
+        int d = c.hiddenSize();
+        int ff = c.intermediateSize();
+        String a = key + "attention.";
+        NDArray qkvWeight;
+        NDArray qkvBias;
+        try (NDArray q = w.load(a + "q_proj.weight", d, d);
+                NDArray k = w.load(a + "k_proj.weight", d, d);
+                NDArray v = w.load(a + "v_proj.weight", d, d)) {
+            qkvWeight = NDArrays.concat(new NDList(q, k, v), 0);
+        }
+        try (NDArray q = w.load(a + "q_proj.bias", d);
+                NDArray k = w.load(a + "k_proj.bias", d);
+                NDArray v = w.load(a + "v_proj.bias", d)) {
+            qkvBias = NDArrays.concat(new NDList(q, k, v), 0);
+        }
+        return new Layer(qkvWeight, qkvBias, w.load(a + "out_proj.weight", d, d), w.load(a + "out_proj.bias", d),
+                w.load(key + "layer_norm.weight", d), w.load(key + "layer_norm.bias", d),
+                w.load(key + "feed_forward.intermediate_dense.weight", ff, d),
+                w.load(key + "feed_forward.intermediate_dense.bias", ff),
+                w.load(key + "feed_forward.output_dense.weight", d, ff),
+                w.load(key + "feed_forward.output_dense.bias", d),
+                w.load(key + "final_layer_norm.weight", d), w.load(key + "final_layer_norm.bias", d));
+    }
+
+    /**
+     * The positional convolution's weight with its weight norm folded in once: w = g · v / ‖v‖, the
+     * norm over the first two dimensions separately for each tap ({@code weight_norm(dim=2)}), in the
+     * compute dtype as the reference computes it. Reads the old {@code weight_g/weight_v} names, the
+     * {@code parametrizations.weight.original0/1} names of newer PyTorch, or a plain folded weight.
+     */
+    private static NDArray positionalWeight(Loader w, HubertConfig c) {
+        String key = "encoder.pos_conv_embed.conv.";
+        int d = c.hiddenSize();
+        int k = c.numConvPosEmbeddings();
+        long[] shape = {d, d / c.numConvPosEmbeddingGroups(), k};
+        String g;
+        String v;
+        if (w.has(key + "weight_g")) {
+            g = key + "weight_g";
+            v = key + "weight_v";
+        } else if (w.has(key + "parametrizations.weight.original0")) {
+            g = key + "parametrizations.weight.original0";
+            v = key + "parametrizations.weight.original1";
+        } else if (w.has(key + "weight")) {
+            return w.load(key + "weight", shape);
+        } else {
+            throw new ModelLoadException("HuBERT checkpoint lacks the positional convolution's weight ('" + w.prefix()
+                    + key + "weight_g'/'weight_v', 'parametrizations.weight.original0'/'original1' or 'weight')");
+        }
+        try (NDArray gain = w.load(g, 1, 1, k);
+                NDArray direction = w.load(v, shape);
+                NDArray squares = direction.square();
+                NDArray sum = squares.sum(new int[] {0, 1}, true);
+                NDArray norm = sum.sqrt();
+                NDArray unit = direction.div(norm)) {
+            return unit.mul(gain);
+        }
+    }
+
+    public HubertConfig config() {
+        return config;
+    }
+
+    /** The layer whose output {@link #features} returns. */
+    public int outputLayer() {
+        return outputLayer;
+    }
+
+    public DataType dtype() {
+        return dtype;
+    }
+
+    /** Output frames for {@code samples} samples of 16 kHz audio (0 below the receptive field). */
+    public int frames(long samples) {
+        return config.frames(samples);
+    }
+
+    /**
+     * The output layer's hidden states of raw 16 kHz mono audio (no normalization, as HuBERT base
+     * was trained), (frames, hidden size) in the compute dtype, owned by {@code manager}.
+     *
+     * @throws InvalidInputException when the audio is shorter than one frame's receptive field (400
+     *     samples for HuBERT base) or holds a value that is not finite
+     */
+    public NDArray features(NDManager manager, float[] wav16) {
+        checkAudio(wav16.length);
+        for (int i = 0; i < wav16.length; i++) {
+            if (!Float.isFinite(wav16[i])) {
+                throw notFinite(i, wav16[i]);
+            }
+        }
+        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), outputLayer);
+    }
+
+    /** {@link #features(NDManager, float[])} of double samples (rounded to float for a FLOAT32 model). */
+    public NDArray features(NDManager manager, double[] wav16) {
+        checkAudio(wav16.length);
+        for (int i = 0; i < wav16.length; i++) {
+            if (!Double.isFinite(wav16[i])) {
+                throw notFinite(i, wav16[i]);
+            }
+        }
+        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), outputLayer);
+    }
+
+    /** The feature encoder's output (frames, conv channels), before the projection's LayerNorm. */
+    NDArray encodedFeatures(NDManager manager, double[] wav16) {
+        checkAudio(wav16.length);
+        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), -1);
+    }
+
+    private void checkAudio(int samples) {
+        int field = config.receptiveField();
+        if (samples < field) {
+            throw new InvalidInputException("Audio of " + samples + " samples is too short for HuBERT: it needs at"
+                    + " least " + field + " samples at 16 kHz (" + field / 16 + " ms); use a longer recording");
+        }
+    }
+
+    private static InvalidInputException notFinite(int index, double value) {
+        return new InvalidInputException("Audio sample " + index + " is " + value + "; every sample must be a"
+                + " finite number (PCM scaled to [-1, 1])");
+    }
+
+    /**
+     * The hidden states after {@code lastLayer} layers (-1: the feature encoder's output), every
+     * intermediate freed as soon as the next step has read it.
+     */
+    private NDArray run(NDManager caller, java.util.function.Function<NDManager, NDArray> input, int lastLayer) {
+        NDArray out;
+        try (NDManager m = caller.newSubManager()) {
+            NDArray x;
+            try (NDArray raw = input.apply(m)) {
+                x = raw.getDataType() == dtype ? raw.duplicate() : raw.toType(dtype, false);
+            }
+            x = encode(x);
+            if (lastLayer >= 0) {
+                NDArray encoded = x;
+                x = Tensors.scoped(() -> project(encoded));
+                encoded.close();
+                for (int i = 0; i < lastLayer; i++) {
+                    NDArray in = x;
+                    Layer weights = layers.get(i);
+                    x = Tensors.scoped(() -> layer(in, weights));
+                    in.close();
+                }
+            }
+            out = x;
+            out.attach(caller);
+        }
+        return out;
+    }
+
+    /** The feature encoder: audio (T, 1) → (T', C); consumes its input. */
+    private NDArray encode(NDArray wav) {
+        NDArray x = wav;
+        for (int i = 0; i < convs.size(); i++) {
+            NDArray conv = convs.get(i).apply(x);
+            x.close();
+            if (i == 0) {
+                NDArray normed = groupNorm(conv);
+                conv.close();
+                conv = normed;
+            }
+            x = Ops.gelu(conv);
+            conv.close();
+            NativeOps.releaseFreeMemory(); // the first feature maps are the largest arrays of a run
+        }
+        return x;
+    }
+
+    /**
+     * GroupNorm with one group per channel: each channel normalized by its mean and (biased)
+     * variance over the whole time axis. On (T, C) that is batch normalization in training mode,
+     * which libtorch computes in one fused pass; the running statistics it updates are scratch.
+     */
+    private NDArray groupNorm(NDArray x) {
+        long c = x.getShape().get(1);
+        try (NDArray runningMean = x.getManager().zeros(new Shape(c), dtype);
+                NDArray runningVar = x.getManager().ones(new Shape(c), dtype)) {
+            return JniUtils.batchNorm(Ops.pt(x), Ops.pt(runningMean), Ops.pt(runningVar), Ops.pt(groupNormWeight),
+                    Ops.pt(groupNormBias), true, 0.0, config.layerNormEps());
+        }
+    }
+
+    /** Feature projection, positional convolution and encoder LayerNorm: hidden_states[0]. */
+    private NDArray project(NDArray features) {
+        NDArray normed = Ops.layerNorm(features, projectionNormWeight, projectionNormBias, config.layerNormEps());
+        NDArray x = Ops.linear(normed, projectionWeight, projectionBias);
+        NDArray withPositions = x.add(Ops.gelu(positionalConv(x)));
+        return Ops.layerNorm(withPositions, encoderNormWeight, encoderNormBias, config.layerNormEps());
+    }
+
+    /**
+     * The grouped positional convolution, padded by K/2 on both sides; an even kernel makes one frame
+     * too many, the last, which is dropped. oneDNN's FP32 convolution is only trusted with input
+     * channels per group in multiples of 16 (as HuBERT base's 48); other widths run in FP64.
+     */
+    private NDArray positionalConv(NDArray x) {
+        long t = x.getShape().get(0);
+        NDArray in = x.transpose().expandDims(0); // (1, D, T)
+        int groups = config.numConvPosEmbeddingGroups();
+        int pad = config.numConvPosEmbeddings() / 2;
+        NDArray y;
+        if (dtype == DataType.FLOAT32 && (config.hiddenSize() / groups) % 16 != 0) {
+            NDArray w = posConvWeight.get(x.getManager(), new NDIndex(":")).toType(DataType.FLOAT64, false);
+            NDArray b = posConvBias.get(x.getManager(), new NDIndex(":")).toType(DataType.FLOAT64, false);
+            y = Ops.groupedConv1d(in.toType(DataType.FLOAT64, false), w, b, pad, groups).toType(DataType.FLOAT32, false);
+        } else {
+            y = Ops.groupedConv1d(in, posConvWeight, posConvBias, pad, groups);
+        }
+        return y.get(new NDIndex("0, :, 0:{}", t)).transpose(); // (T, D)
+    }
+
+    private NDArray layer(NDArray x, Layer w) {
+        double eps = config.layerNormEps();
+        NDArray attended = x.add(selfAttention(x, w));
+        NDArray h = Ops.layerNorm(attended, w.normWeight(), w.normBias(), eps);
+        NDArray ff = Ops.linear(Ops.gelu(Ops.linear(h, w.ffInWeight(), w.ffInBias())), w.ffOutWeight(), w.ffOutBias());
+        return Ops.layerNorm(h.add(ff), w.finalNormWeight(), w.finalNormBias(), eps);
+    }
+
+    private NDArray selfAttention(NDArray x, Layer w) {
+        long t = x.getShape().get(0);
+        int heads = config.numAttentionHeads();
+        long d = config.hiddenSize();
+        // (T, 3·D) → (3, heads, T, head size): q, k and v of each head
+        NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(t, 3, heads, d / heads).transpose(1, 2, 0, 3);
+        NDArray y = AttentionKernel.EAGER.attend(qkv.get(new NDIndex("0:1")), qkv.get(new NDIndex("1:2")),
+                qkv.get(new NDIndex("2:3")), false); // (1, heads, T, head size)
+        return Ops.linear(y.squeeze(0).transpose(1, 0, 2).reshape(t, d), w.outWeight(), w.outBias());
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
