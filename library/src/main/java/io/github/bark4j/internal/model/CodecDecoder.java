@@ -31,7 +31,78 @@ public final class CodecDecoder {
 
     record UpsampleBlock(Conv transposed, List<ResidualUnit> units) {}
 
-    public record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {}
+    /**
+     * A stack of PyTorch LSTM layers (gate order i, f, g, o; {@code biases} hold b_ih + b_hh), run
+     * from a zero state over a sequence (T, B, C) → (T, B, H). EnCodec's LSTM and the voice-cloning
+     * quantizer's both run here.
+     */
+    public record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {
+
+        /**
+         * Step by step, the reference: each layer's input projections are one GEMM over all steps,
+         * only h·W_hhᵀ and the gates are computed per step, and each step's temporaries are freed as
+         * it ends (a sequence of 500 steps otherwise kept about a dozen arrays per step alive).
+         */
+        public NDArray runSteps(NDArray seq) {
+            NDManager manager = seq.getManager();
+            long t = seq.getShape().get(0);
+            long b = seq.getShape().get(1);
+            NDArray x = seq;
+            for (int l = 0; l < weightsIh.size(); l++) {
+                NDArray projected = Ops.linear(x, weightsIh.get(l), biases.get(l)); // (T, B, 4H)
+                if (x != seq) {
+                    x.close();
+                }
+                NDArray whh = weightsHh.get(l);
+                NDArray h = manager.zeros(new Shape(b, hidden), seq.getDataType());
+                NDArray c = manager.zeros(new Shape(b, hidden), seq.getDataType());
+                NDList outputs = new NDList((int) t);
+                for (int step = 0; step < t; step++) {
+                    NDArray nextC;
+                    NDArray nextH;
+                    try (NDScope scope = new NDScope()) {
+                        scope.suppressNotUsedWarning();
+                        NDArray gates = Ops.linear(h, whh, projected.get(step)); // (B, 4H)
+                        NDList s = JniUtils.sigmoid(Ops.pt(gates)).split(4, 1); // i, f, (g), o
+                        NDArray g = gates.get(new NDIndex(":, {}:{}", 2L * hidden, 3L * hidden)).tanh();
+                        nextC = s.get(1).mul(c).addi(s.get(0).muli(g));
+                        nextH = s.get(3).mul(nextC.tanh());
+                        NDScope.unregister(nextC, nextH);
+                    }
+                    c.close();
+                    if (step == 0) {
+                        h.close();
+                    }
+                    c = nextC;
+                    h = nextH;
+                    outputs.add(h);
+                }
+                c.close();
+                projected.close();
+                x = NDArrays.stack(outputs, 0);
+                outputs.close();
+            }
+            return x;
+        }
+
+        /** libtorch's fused LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
+        public NDArray runFused(NDArray seq) {
+            long b = seq.getShape().get(1);
+            int layers = weightsIh.size();
+            NDArray zeros = seq.getManager().zeros(new Shape(layers, b, hidden), seq.getDataType());
+            NDList params = new NDList();
+            for (int l = 0; l < layers; l++) {
+                params.add(weightsIh.get(l));
+                params.add(weightsHh.get(l));
+                params.add(biases.get(l));
+                // zeros owned by the call's manager, not the weights' shared one (synchronized attach)
+                params.add(seq.getManager().zeros(biases.get(l).getShape(), biases.get(l).getDataType()));
+            }
+            NDList out = JniUtils.lstm(Ops.pt(seq), new NDList(zeros, zeros), params, true, layers, 0, false, false,
+                    false);
+            return out.get(0);
+        }
+    }
 
     private final CodecConfig config;
     private final List<NDArray> codebooks;
@@ -492,48 +563,12 @@ public final class CodecDecoder {
 
     /** The 2-layer LSTM over time, step by step, PyTorch gate order i, f, g, o, zero initial state. */
     public NDArray runLstm(NDArray x) {
-        // x (B, C, T) → sequence of (B, C)
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(2);
-        int h = lstm.hidden();
-        NDArray seq = x.transpose(2, 0, 1); // (T, B, C)
-        for (int l = 0; l < lstm.weightsIh().size(); l++) {
-            NDArray projected = Ops.linear(seq, lstm.weightsIh().get(l), lstm.biases().get(l)); // (T, B, 4H)
-            NDArray whh = lstm.weightsHh().get(l);
-            NDArray hState = x.getManager().zeros(new Shape(b, h), x.getDataType());
-            NDArray cState = x.getManager().zeros(new Shape(b, h), x.getDataType());
-            NDList outputs = new NDList((int) t);
-            for (int step = 0; step < t; step++) {
-                NDArray gates = projected.get(step).add(Ops.linear(hState, whh, null));
-                NDList g = gates.split(4, 1);
-                NDArray in = g.get(0).getNDArrayInternal().sigmoid();
-                NDArray forget = g.get(1).getNDArrayInternal().sigmoid();
-                NDArray cell = g.get(2).tanh();
-                NDArray out = g.get(3).getNDArrayInternal().sigmoid();
-                cState = forget.mul(cState).add(in.mul(cell));
-                hState = out.mul(cState.tanh());
-                outputs.add(hState);
-            }
-            seq = NDArrays.stack(outputs, 0);
-        }
-        return seq.transpose(1, 2, 0);
+        // x (B, C, T) → sequence (T, B, C)
+        return lstm.runSteps(x.transpose(2, 0, 1)).transpose(1, 2, 0);
     }
 
     /** The fused libtorch LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
     public NDArray runLstmFused(NDArray x) {
-        long b = x.getShape().get(0);
-        int layers = lstm.weightsIh().size();
-        NDArray seq = x.transpose(2, 0, 1);
-        NDArray zeros = x.getManager().zeros(new Shape(layers, b, lstm.hidden()), x.getDataType());
-        NDList params = new NDList();
-        for (int l = 0; l < layers; l++) {
-            params.add(lstm.weightsIh().get(l));
-            params.add(lstm.weightsHh().get(l));
-            params.add(lstm.biases().get(l));
-            // zeros owned by the call's manager, not the weights' shared one (synchronized attach)
-            params.add(x.getManager().zeros(lstm.biases().get(l).getShape(), lstm.biases().get(l).getDataType()));
-        }
-        NDList out = JniUtils.lstm(Ops.pt(seq), new NDList(zeros, zeros), params, true, layers, 0, false, false, false);
-        return out.get(0).transpose(1, 2, 0);
+        return lstm.runFused(x.transpose(2, 0, 1)).transpose(1, 2, 0);
     }
 }
