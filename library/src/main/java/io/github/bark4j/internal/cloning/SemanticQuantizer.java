@@ -96,8 +96,18 @@ public final class SemanticQuantizer implements AutoCloseable {
             throw new IllegalArgumentException("The quantizer computes in FLOAT32 or FLOAT64, not " + dtype);
         }
         Info info = readInfo(file);
-        NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         try (TensorSource source = PyTorchCheckpoint.open(file)) {
+            return load(file, source, info, dtype);
+        }
+    }
+
+    /**
+     * Loads the weights of {@code source} (which the caller keeps), checked against {@code info}
+     * where not null; {@code file} names them in errors.
+     */
+    static SemanticQuantizer load(Path file, TensorSource source, Info info, DataType dtype) {
+        NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+        try {
             return load(file, source, info, dtype, manager);
         } catch (RuntimeException e) {
             manager.close();
