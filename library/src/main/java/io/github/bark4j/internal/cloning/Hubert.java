@@ -18,7 +18,6 @@ import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.Ops;
 import io.github.bark4j.internal.model.Tensors;
 import io.github.bark4j.internal.model.WeightStore;
-import io.github.bark4j.internal.nativ.NativeOps;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +47,15 @@ public final class Hubert implements AutoCloseable {
 
     /** The key prefix of transformers' task models (HubertForCTC, ...) around the base model. */
     static final String TASK_PREFIX = "hubert.";
+
+    /**
+     * The most first-convolution output one chunk of the feature encoder makes (8 MB: 64 frames, 1.28 s,
+     * of HuBERT base in FP32). Below glibc's 32 MB mmap limit, so chunk after chunk reuses freed heap.
+     */
+    static final long CHUNK_BYTES = 8L << 20;
+
+    /** The most attention scores (heads · T · T) computed at once. */
+    static final long ATTENTION_BYTES = 16L << 20;
 
     private static final Pattern LAYER_KEY = Pattern.compile("encoder\\.layers\\.(\\d+)\\..*");
 
@@ -128,6 +136,12 @@ public final class Hubert implements AutoCloseable {
         }
     }
 
+    /**
+     * How much one run computes at once: output frames per feature-encoder chunk, and bytes of
+     * attention scores per group of heads.
+     */
+    record Budget(long encoderChunkFrames, long attentionBytes) {}
+
     /** One post-LayerNorm transformer layer; q, k and v are one (3·D, D) projection. */
     record Layer(NDArray qkvWeight, NDArray qkvBias, NDArray outWeight, NDArray outBias,
             NDArray normWeight, NDArray normBias, NDArray ffInWeight, NDArray ffInBias,
@@ -138,7 +152,8 @@ public final class Hubert implements AutoCloseable {
     private final DataType dtype;
     private final NDManager manager;
     private final List<StridedConv> convs;
-    private final NDArray groupNormWeight;
+    /** The GroupNorm's scale, in double: it is folded into one factor per channel with the variance. */
+    private final double[] groupNormGamma;
     private final NDArray groupNormBias;
     private final NDArray projectionNormWeight;
     private final NDArray projectionNormBias;
@@ -151,7 +166,7 @@ public final class Hubert implements AutoCloseable {
     private final List<Layer> layers;
 
     private Hubert(HubertConfig config, int outputLayer, DataType dtype, NDManager manager, List<StridedConv> convs,
-            NDArray groupNormWeight, NDArray groupNormBias, NDArray projectionNormWeight, NDArray projectionNormBias,
+            double[] groupNormGamma, NDArray groupNormBias, NDArray projectionNormWeight, NDArray projectionNormBias,
             NDArray projectionWeight, NDArray projectionBias, NDArray posConvWeight, NDArray posConvBias,
             NDArray encoderNormWeight, NDArray encoderNormBias, List<Layer> layers) {
         this.config = config;
@@ -159,7 +174,7 @@ public final class Hubert implements AutoCloseable {
         this.dtype = dtype;
         this.manager = manager;
         this.convs = convs;
-        this.groupNormWeight = groupNormWeight;
+        this.groupNormGamma = groupNormGamma;
         this.groupNormBias = groupNormBias;
         this.projectionNormWeight = projectionNormWeight;
         this.projectionNormBias = projectionNormBias;
@@ -241,7 +256,10 @@ public final class Hubert implements AutoCloseable {
             }
             in = dims[i];
         }
-        NDArray gnWeight = w.load("feature_extractor.conv_layers.0.layer_norm.weight", dims[0]);
+        double[] gnWeight;
+        try (NDArray gamma = w.load("feature_extractor.conv_layers.0.layer_norm.weight", dims[0])) {
+            gnWeight = Tensors.toDoubles(gamma);
+        }
         NDArray gnBias = w.load("feature_extractor.conv_layers.0.layer_norm.bias", dims[0]);
         int channels = c.featureChannels();
         int d = c.hiddenSize();
@@ -385,24 +403,39 @@ public final class Hubert implements AutoCloseable {
                 throw notFinite(i, wav16[i]);
             }
         }
-        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), outputLayer);
+        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), outputLayer, budget());
     }
 
     /** {@link #features(NDManager, float[])} of double samples (rounded to float for a FLOAT32 model). */
     public NDArray features(NDManager manager, double[] wav16) {
+        return features(manager, wav16, budget());
+    }
+
+    /** {@link #features(NDManager, double[])} computed in pieces of another size. */
+    NDArray features(NDManager manager, double[] wav16, Budget budget) {
         checkAudio(wav16.length);
         for (int i = 0; i < wav16.length; i++) {
             if (!Double.isFinite(wav16[i])) {
                 throw notFinite(i, wav16[i]);
             }
         }
-        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), outputLayer);
+        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), outputLayer, budget);
     }
 
     /** The feature encoder's output (frames, conv channels), before the projection's LayerNorm. */
     NDArray encodedFeatures(NDManager manager, double[] wav16) {
         checkAudio(wav16.length);
-        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), -1);
+        return run(manager, m -> m.create(wav16, new Shape(wav16.length, 1)), -1, budget());
+    }
+
+    /**
+     * The default pieces: feature-encoder chunks of about {@link #CHUNK_BYTES} of first-convolution
+     * output, and {@link #ATTENTION_BYTES} of attention scores.
+     */
+    Budget budget() {
+        StridedConv first = convs.get(0);
+        long perFrame = (long) config.hop() / first.stride() * first.outChannels() * dtype.getNumOfBytes();
+        return new Budget(Math.max(1, CHUNK_BYTES / perFrame), ATTENTION_BYTES);
     }
 
     private void checkAudio(int samples) {
@@ -422,14 +455,15 @@ public final class Hubert implements AutoCloseable {
      * The hidden states after {@code lastLayer} layers (-1: the feature encoder's output), every
      * intermediate freed as soon as the next step has read it.
      */
-    private NDArray run(NDManager caller, java.util.function.Function<NDManager, NDArray> input, int lastLayer) {
+    private NDArray run(NDManager caller, java.util.function.Function<NDManager, NDArray> input, int lastLayer,
+            Budget budget) {
         NDArray out;
         try (NDManager m = caller.newSubManager()) {
             NDArray x;
             try (NDArray raw = input.apply(m)) {
                 x = raw.getDataType() == dtype ? raw.duplicate() : raw.toType(dtype, false);
             }
-            x = encode(x);
+            x = encode(x, budget.encoderChunkFrames());
             if (lastLayer >= 0) {
                 NDArray encoded = x;
                 x = Tensors.scoped(() -> project(encoded));
@@ -437,7 +471,7 @@ public final class Hubert implements AutoCloseable {
                 for (int i = 0; i < lastLayer; i++) {
                     NDArray in = x;
                     Layer weights = layers.get(i);
-                    x = Tensors.scoped(() -> layer(in, weights));
+                    x = Tensors.scoped(() -> layer(in, weights, budget.attentionBytes()));
                     in.close();
                 }
             }
@@ -447,45 +481,102 @@ public final class Hubert implements AutoCloseable {
         return out;
     }
 
-    /** The feature encoder: audio (T, 1) → (T', C); consumes its input. */
-    private NDArray encode(NDArray wav) {
-        NDArray x = wav;
-        for (int i = 0; i < convs.size(); i++) {
-            NDArray conv = convs.get(i).apply(x);
-            x.close();
-            if (i == 0) {
-                NDArray normed = groupNorm(conv);
-                conv.close();
-                conv = normed;
-            }
-            x = Ops.gelu(conv);
-            conv.close();
-            NativeOps.releaseFreeMemory(); // the first feature maps are the largest arrays of a run
+    /**
+     * The feature encoder: audio (N, 1) → (frames, C); consumes its input. It runs over chunks of
+     * about {@link #CHUNK_BYTES} of first-convolution output, never over the whole recording at once:
+     * the first feature maps of 10 s of audio are 65 MB in FP32, and on the 2-core VM this was
+     * measured on, every fresh allocation that large (glibc maps anything above 32 MB anew) cost
+     * about 0.3 s in page faults, more than the convolutions themselves. The GroupNorm after the
+     * first convolution needs each channel's mean and variance over the whole recording, so a first
+     * pass gathers those chunk by chunk ({@link #channelMoments}); the second runs every chunk of
+     * output frames through the whole stack, reading the 80 samples around its edges twice.
+     */
+    private NDArray encode(NDArray wav, long chunkFrames) {
+        long samples = wav.getShape().get(0);
+        long frames = config.frames(samples);
+        StridedConv first = convs.get(0);
+        long bytesPerFrame = (long) first.outChannels() * dtype.getNumOfBytes();
+        NDArray mean;
+        NDArray scale;
+        NDArray beta = groupNormBias.get(wav.getManager(), new NDIndex(":"));
+        double[][] stats = channelMoments(wav, Math.max(1, CHUNK_BYTES / bytesPerFrame));
+        double eps = config.layerNormEps();
+        double[] scales = new double[groupNormGamma.length];
+        for (int c = 0; c < scales.length; c++) {
+            scales[c] = groupNormGamma[c] / Math.sqrt(stats[1][c] + eps);
         }
-        return x;
+        mean = wav.getManager().create(stats[0]).toType(dtype, false);
+        scale = wav.getManager().create(scales).toType(dtype, false);
+        int hop = config.hop();
+        int field = config.receptiveField();
+        NDList parts = new NDList();
+        for (long a = 0; a < frames; a += chunkFrames) {
+            long b = Math.min(frames, a + chunkFrames);
+            long from = a * hop;
+            long to = (b - 1) * hop + field;
+            NDArray x = wav.get(new NDIndex("{}:{}", from, to));
+            NDArray conv0 = first.apply(x);
+            x.close();
+            // (x − mean) · γ/σ + β, in place
+            NDArray normed = conv0.subi(mean).muli(scale).addi(beta);
+            x = Ops.gelu(normed);
+            normed.close();
+            for (int i = 1; i < convs.size(); i++) {
+                NDArray conv = convs.get(i).apply(x);
+                x.close();
+                x = Ops.gelu(conv);
+                conv.close();
+            }
+            parts.add(x);
+        }
+        wav.close();
+        mean.close();
+        scale.close();
+        beta.close();
+        NDArray out = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 0);
+        if (parts.size() > 1) {
+            parts.close();
+        }
+        return out;
     }
 
     /**
-     * GroupNorm with one group per channel: each channel of x (T, C) normalized by its mean and
-     * (biased) variance over the whole time axis, then scaled and shifted. Computed from the centred
-     * values with libtorch's pairwise-summing means: batch normalization in training mode is the same
-     * formula in one fused pass, but its FP32 statistics were off by 1e-5 relative over the 12698
-     * frames of a 4 s recording (ten times the end-to-end error of PyTorch's FP32 GroupNorm).
+     * Each channel's mean and biased variance over all frames of the first convolution, from chunks
+     * of {@code chunkFrames} frames: every chunk's mean and centred sum of squares (libtorch's
+     * pairwise sums, in the compute dtype), merged in double by Chan's formula. → {mean, variance}.
      */
-    private NDArray groupNorm(NDArray x) {
-        NDManager m = x.getManager();
-        try (NDArray mean = x.mean(new int[] {0}, true)) {
-            NDArray centered = x.sub(mean);
-            try (NDArray squares = centered.square();
-                    NDArray variance = squares.mean(new int[] {0}, true);
-                    NDArray shifted = variance.add(config.layerNormEps());
-                    NDArray std = shifted.sqrt();
-                    NDArray gamma = groupNormWeight.get(m, new NDIndex(":"));
-                    NDArray beta = groupNormBias.get(m, new NDIndex(":"));
-                    NDArray scale = gamma.div(std)) {
-                return centered.muli(scale).addi(beta);
+    private double[][] channelMoments(NDArray wav, long chunkFrames) {
+        StridedConv first = convs.get(0);
+        long total = first.outFrames(wav.getShape().get(0));
+        int channels = first.outChannels();
+        double[] mean = new double[channels];
+        double[] m2 = new double[channels];
+        long count = 0;
+        for (long a = 0; a < total; a += chunkFrames) {
+            long b = Math.min(total, a + chunkFrames);
+            double[] chunkMean;
+            double[] chunkM2;
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDArray x = wav.get(new NDIndex("{}:{}", a * first.stride(), (b - 1) * first.stride() + first.kernel()));
+                NDArray y = first.apply(x);
+                NDArray m = y.mean(new int[] {0}, true);
+                chunkMean = Tensors.toDoubles(m);
+                chunkM2 = Tensors.toDoubles(y.subi(m).square().sum(new int[] {0}));
             }
+            long n = b - a;
+            long merged = count + n;
+            for (int c = 0; c < channels; c++) {
+                double delta = chunkMean[c] - mean[c];
+                mean[c] += delta * n / merged;
+                m2[c] += chunkM2[c] + delta * delta * ((double) count * n / merged);
+            }
+            count = merged;
         }
+        for (int c = 0; c < channels; c++) {
+            m2[c] /= count;
+        }
+        return new double[][] {mean, m2};
     }
 
     /** Feature projection, positional convolution and encoder LayerNorm: hidden_states[0]. */
@@ -521,22 +612,33 @@ public final class Hubert implements AutoCloseable {
         return y.get(new NDIndex("0, :, 0:{}", t)).transpose();
     }
 
-    private NDArray layer(NDArray x, Layer w) {
+    private NDArray layer(NDArray x, Layer w, long attentionBytes) {
         double eps = config.layerNormEps();
-        NDArray attended = x.add(selfAttention(x, w));
+        NDArray attended = x.add(selfAttention(x, w, attentionBytes));
         NDArray h = Ops.layerNorm(attended, w.normWeight(), w.normBias(), eps);
         NDArray ff = Ops.linear(Ops.gelu(Ops.linear(h, w.ffInWeight(), w.ffInBias())), w.ffOutWeight(), w.ffOutBias());
         return Ops.layerNorm(h.add(ff), w.finalNormWeight(), w.finalNormBias(), eps);
     }
 
-    private NDArray selfAttention(NDArray x, Layer w) {
+    /**
+     * Multi-head self-attention over all frames, a group of heads at a time: the scores of all 12
+     * heads of 30 s of audio would be 108 MB in FP32, each group's stay within
+     * {@code attentionBytes} (where one head's fit).
+     */
+    private NDArray selfAttention(NDArray x, Layer w, long attentionBytes) {
         long t = x.getShape().get(0);
         int heads = config.numAttentionHeads();
         long d = config.hiddenSize();
         // (T, 3·D) → (3, heads, T, head size): q, k and v of each head
         NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(t, 3, heads, d / heads).transpose(1, 2, 0, 3);
-        NDArray y = AttentionKernel.EAGER.attend(qkv.get(new NDIndex("0:1")), qkv.get(new NDIndex("1:2")),
-                qkv.get(new NDIndex("2:3")), false); // (1, heads, T, head size)
+        long group = Math.max(1, Math.min(heads, attentionBytes / (t * t * dtype.getNumOfBytes())));
+        NDList parts = new NDList();
+        for (long h = 0; h < heads; h += group) {
+            long end = Math.min(heads, h + group);
+            parts.add(AttentionKernel.EAGER.attend(qkv.get(new NDIndex("0:1, {}:{}", h, end)),
+                    qkv.get(new NDIndex("1:2, {}:{}", h, end)), qkv.get(new NDIndex("2:3, {}:{}", h, end)), false));
+        }
+        NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 1); // (1, heads, T, head size)
         return Ops.linear(y.squeeze(0).transpose(1, 0, 2).reshape(t, d), w.outWeight(), w.outBias());
     }
 

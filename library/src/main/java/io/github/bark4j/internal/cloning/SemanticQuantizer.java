@@ -3,6 +3,7 @@ package io.github.bark4j.internal.cloning;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
@@ -51,6 +52,13 @@ import java.util.TreeSet;
  * <p>Immutable after loading; any number of threads may call {@link #tokens} at once.
  */
 public final class SemanticQuantizer implements AutoCloseable {
+    /**
+     * The most logits computed at once (16 MB: 419 frames in FP32). Those of a 30 s recording at
+     * once would be 60 MB, and every fresh mapping that large cost about 5 ms per MB in page faults
+     * on the 2-core VM this was measured on.
+     */
+    static final long LOGITS_BYTES = 16L << 20;
+
     /** The largest {@code .info} member read (gitmylo writes about 80 bytes). */
     private static final long MAX_INFO_BYTES = 64 << 10;
 
@@ -317,40 +325,59 @@ public final class SemanticQuantizer implements AutoCloseable {
      * @throws InvalidInputException when the features are not (frames ≥ 1, inputSize)
      */
     public int[] tokens(NDArray features) {
-        try (NDManager m = features.getManager().newSubManager();
-                NDArray logProbs = logProbabilities(m, features);
-                NDArray best = logProbs.argMax(1)) {
-            long[] ids = best.toLongArray();
-            int[] out = new int[ids.length];
-            for (int i = 0; i < ids.length; i++) {
-                out[i] = Math.toIntExact(ids[i]);
+        return tokens(features, Math.max(1, LOGITS_BYTES / ((long) outputSize * dtype.getNumOfBytes())));
+    }
+
+    /** {@link #tokens(NDArray)} with the classifier over {@code rows} frames at a time. */
+    int[] tokens(NDArray features, long rows) {
+        try (NDManager m = features.getManager().newSubManager()) {
+            NDArray h = lastHidden(m, features);
+            long frames = h.getShape().get(0);
+            int[] out = new int[Math.toIntExact(frames)];
+            for (long a = 0; a < frames; a += rows) {
+                long b = Math.min(frames, a + rows);
+                try (NDArray part = h.get(new NDIndex("{}:{}", a, b));
+                        NDArray logProbs = logProbabilities(part);
+                        NDArray best = logProbs.argMax(1)) {
+                    long[] ids = best.toLongArray();
+                    for (int i = 0; i < ids.length; i++) {
+                        out[(int) a + i] = Math.toIntExact(ids[i]);
+                    }
+                }
             }
             return out;
         }
     }
 
-    /**
-     * LogSoftmax of the logits (frames, 10000), as gitmylo's forward returns it: the argmax is taken
-     * after it, as there, so that two logits that round to the same log-probability tie the same way
-     * (the first wins).
-     */
+    /** The log-probabilities (frames, 10000) of all frames at once. */
     NDArray logProbabilities(NDManager m, NDArray features) {
+        return logProbabilities(lastHidden(m, features));
+    }
+
+    /** What the classifier reads: the LSTM's output, through the intermediate layer in version 1. */
+    private NDArray lastHidden(NDManager m, NDArray features) {
         Shape s = features.getShape();
         if (s.dimension() != 2 || s.get(0) < 1 || s.get(1) != inputSize) {
             throw new InvalidInputException("The semantic quantizer takes features of shape (frames, " + inputSize
                     + ") from HuBERT base, got " + s + "; is the HuBERT's hidden size " + inputSize + "?");
         }
-        NDArray x = features.get(m, new ai.djl.ndarray.index.NDIndex(":"));
+        NDArray x = features.get(m, new NDIndex(":"));
         if (x.getDataType() != dtype) {
             x = x.toType(dtype, false);
         }
         NDArray h = lstm.runSteps(x.expandDims(1)).squeeze(1); // one sequence of (frames, hidden)
-        if (intermediateWeight != null) {
-            h = Ops.linear(h, intermediateWeight, intermediateBias);
+        return intermediateWeight == null ? h : Ops.linear(h, intermediateWeight, intermediateBias);
+    }
+
+    /**
+     * LogSoftmax of the logits, as gitmylo's forward returns it: the argmax is taken after it, as
+     * there, so that two logits that round to the same log-probability tie the same way (the first
+     * wins).
+     */
+    private NDArray logProbabilities(NDArray hidden) {
+        try (NDArray logits = Ops.linear(hidden, fcWeight, fcBias)) {
+            return JniUtils.logSoftmax(Ops.pt(logits), 1, dtype);
         }
-        NDArray logits = Ops.linear(h, fcWeight, fcBias);
-        NDArray out = JniUtils.logSoftmax(Ops.pt(logits), 1, dtype);
-        return out;
     }
 
     @Override

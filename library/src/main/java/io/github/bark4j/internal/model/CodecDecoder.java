@@ -44,25 +44,37 @@ public final class CodecDecoder {
          * it ends (a sequence of 500 steps otherwise kept about a dozen arrays per step alive).
          */
         public NDArray runSteps(NDArray seq) {
+            long b = seq.getShape().get(1);
+            // input projections a block of steps at a time, a few MB each (see PROJECTION_BYTES)
+            return runSteps(seq, Math.max(1, PROJECTION_BYTES / (b * 4 * hidden * seq.getDataType().getNumOfBytes())));
+        }
+
+        /** {@link #runSteps(NDArray)} with the input projections of {@code block} steps at a time. */
+        NDArray runSteps(NDArray seq, long block) {
             NDManager manager = seq.getManager();
             long t = seq.getShape().get(0);
             long b = seq.getShape().get(1);
             NDArray x = seq;
             for (int l = 0; l < weightsIh.size(); l++) {
-                NDArray projected = Ops.linear(x, weightsIh.get(l), biases.get(l)); // (T, B, 4H)
-                if (x != seq) {
-                    x.close();
-                }
                 NDArray whh = weightsHh.get(l);
                 NDArray h = manager.zeros(new Shape(b, hidden), seq.getDataType());
                 NDArray c = manager.zeros(new Shape(b, hidden), seq.getDataType());
                 NDList outputs = new NDList((int) t);
+                NDArray projected = null;
                 for (int step = 0; step < t; step++) {
+                    if (step % block == 0) {
+                        if (projected != null) {
+                            projected.close();
+                        }
+                        try (NDArray in = x.get(new NDIndex("{}:{}", step, Math.min(t, step + block)))) {
+                            projected = Ops.linear(in, weightsIh.get(l), biases.get(l)); // (block, B, 4H)
+                        }
+                    }
                     NDArray nextC;
                     NDArray nextH;
                     try (NDScope scope = new NDScope()) {
                         scope.suppressNotUsedWarning();
-                        NDArray gates = Ops.linear(h, whh, projected.get(step)); // (B, 4H)
+                        NDArray gates = Ops.linear(h, whh, projected.get(step % block)); // (B, 4H)
                         NDList s = JniUtils.sigmoid(Ops.pt(gates)).split(4, 1); // i, f, (g), o
                         NDArray g = gates.get(new NDIndex(":, {}:{}", 2L * hidden, 3L * hidden)).tanh();
                         nextC = s.get(1).mul(c).addi(s.get(0).muli(g));
@@ -78,12 +90,24 @@ public final class CodecDecoder {
                     outputs.add(h);
                 }
                 c.close();
-                projected.close();
+                if (projected != null) {
+                    projected.close();
+                }
+                if (x != seq) {
+                    x.close();
+                }
                 x = NDArrays.stack(outputs, 0);
                 outputs.close();
             }
             return x;
         }
+
+        /**
+         * Input projections computed at once: 8 MB, 512 steps of the quantizer's 1024 units in FP32.
+         * A whole long sequence's would pass glibc's 32 MB mmap limit, and on the 2-core VM this was
+         * measured on every fresh mapping that large cost about 5 ms per MB in page faults.
+         */
+        static final long PROJECTION_BYTES = 8L << 20;
 
         /** libtorch's fused LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
         public NDArray runFused(NDArray seq) {

@@ -103,6 +103,27 @@ class HubertTest {
         }
     }
 
+    /**
+     * The feature encoder in chunks of output frames (the fixture fits one chunk by default), down
+     * to one frame per chunk, and attention one head at a time, give the reference features; the
+     * GroupNorm statistics then come from many chunks of the first convolution too.
+     */
+    @Test
+    void computingInPiecesGivesTheReference() {
+        CloneFixture.Recording r = CloneFixture.recording("rec_b");
+        Hubert.Budget whole = fp64.budget();
+        assertTrue(whole.encoderChunkFrames() >= r.frames(), "the fixture runs in one chunk by default");
+        assertTrue(whole.attentionBytes() >= 2L * r.frames() * r.frames() * 8, "and both heads at once");
+        double[] wav = CloneFixture.npy(r.wav16());
+        double[] expected = CloneFixture.npy(r.hubert());
+        long oneHead = (long) r.frames() * r.frames() * 8;
+        for (Hubert.Budget b : new Hubert.Budget[] {new Hubert.Budget(1, oneHead), new Hubert.Budget(7, oneHead),
+            new Hubert.Budget(64, 1), new Hubert.Budget(148, whole.attentionBytes())}) {
+            double diff = CloneFixture.maxAbsDiff(expected, Tensors.toDoubles(fp64.features(mgr, wav, b)));
+            assertTrue(diff < 1e-9, b + ": " + diff);
+        }
+    }
+
     @Test
     void float32IsWithinOneTenThousandth() {
         try (Hubert fp32 = Hubert.load(CloneFixture.hubertDir(), DataType.FLOAT32)) {

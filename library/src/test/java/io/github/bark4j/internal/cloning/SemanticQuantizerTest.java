@@ -89,6 +89,17 @@ class SemanticQuantizerTest {
         }
     }
 
+    /** The classifier a few frames at a time (a long recording's logits are not made at once). */
+    @Test
+    void tokensInPiecesEqualTheReference() {
+        CloneFixture.Recording r = CloneFixture.recording("rec_a");
+        try (SemanticQuantizer q = SemanticQuantizer.load(CloneFixture.quantizer(1), DataType.FLOAT64)) {
+            for (long rows : new long[] {1, 5, 197, 198}) {
+                assertArrayEquals(r.tokensV1(), q.tokens(goldenFeatures(r), rows), "rows " + rows);
+            }
+        }
+    }
+
     /**
      * The smallest gap between the best and second-best log-probability of any frame, which
      * golden.json records per recording: the log-probabilities themselves, not only their argmax,

@@ -131,10 +131,16 @@ class LstmTest {
             double[] expected = w.naive(x, c[3], c[4]);
             for (DataType dtype : new DataType[] {DataType.FLOAT64, DataType.FLOAT32}) {
                 NDArray seq = mgr.create(x, new Shape(c[3], c[4], c[0])).toType(dtype, false);
-                NDArray y = w.toLstm(mgr, dtype).runSteps(seq);
+                CodecDecoder.Lstm lstm = w.toLstm(mgr, dtype);
+                NDArray y = lstm.runSteps(seq);
                 assertArrayEquals(new long[] {c[3], c[4], c[1]}, y.getShape().getShape());
                 double tolerance = dtype == DataType.FLOAT64 ? 1e-13 : 1e-5;
                 assertArrayEquals(expected, Tensors.toDoubles(y), tolerance, Arrays.toString(c) + " " + dtype);
+                // input projections in blocks of a few steps (long sequences): the same sequence
+                for (long block : new long[] {1, 4}) {
+                    assertArrayEquals(expected, Tensors.toDoubles(lstm.runSteps(seq, block)), tolerance,
+                            Arrays.toString(c) + " " + dtype + " blocks of " + block);
+                }
             }
         }
     }
