@@ -34,9 +34,9 @@ import java.util.regex.Pattern;
  * prefix of the task models; the layers after the output layer are neither loaded nor run.
  *
  * <p>Everything runs time-major, (frames, channels). The strided convolutions of the feature encoder
- * are GEMMs over rows of {@code stride} consecutive frames (see {@link StridedConv}), which keeps them
- * away from oneDNN's FP32 convolution, wrong on AMD Zen 5 for channel counts that are not multiples of
- * 16 (the first convolution has one input channel).
+ * are GEMMs (see {@link StridedConv}), which keeps them away from oneDNN's FP32 convolution, wrong on
+ * AMD Zen 5 for channel counts that are not multiples of 16 (the first convolution has one input
+ * channel).
  *
  * <p>Immutable after loading; any number of threads may call {@link #features} at once, each with its
  * own {@link NDManager}.
@@ -60,31 +60,23 @@ public final class Hubert implements AutoCloseable {
     private static final Pattern LAYER_KEY = Pattern.compile("encoder\\.layers\\.(\\d+)\\..*");
 
     /**
-     * A feature-encoder convolution (no padding) as GEMMs. Its input (T, Cin), read as rows of
-     * {@code stride} consecutive frames (a free reshape), makes output frame t the sum over blocks b
-     * of row (t + b) times the weights of taps [b·stride, b·stride + stride) (the last block may have
-     * fewer taps, and reads only the front of its row). {@code blocks.get(b)} holds those taps as
-     * (Cout, taps·Cin), tap-major like the rows.
+     * A feature-encoder convolution (no padding) as one GEMM: output frame t reads input frames
+     * t·stride + j for the kernel's taps j, gathered by strided slices into a (T', kernel·Cin)
+     * matrix, tap-major, against the weight reshaped to (Cout, kernel·Cin) in the same order.
      */
-    record StridedConv(List<NDArray> blocks, NDArray bias, int inChannels, int outChannels, int kernel, int stride) {
+    record StridedConv(NDArray weight, NDArray bias, int inChannels, int outChannels, int kernel, int stride) {
 
-        /** Splits {@code weight} (Cout, Cin, K) into blocks; the caller keeps {@code weight}. */
+        /** Lays out {@code weight} (Cout, Cin, K) tap-major; the caller keeps {@code weight}. */
         static StridedConv of(NDArray weight, NDArray bias, int stride) {
             Shape s = weight.getShape();
             int cout = (int) s.get(0);
             int cin = (int) s.get(1);
             int kernel = (int) s.get(2);
-            List<NDArray> blocks = new ArrayList<>();
-            try (NDArray tapMajor = weight.transpose(0, 2, 1)) { // (Cout, K, Cin)
-                for (int first = 0; first < kernel; first += stride) {
-                    int taps = Math.min(stride, kernel - first);
-                    try (NDArray slice = tapMajor.get(new NDIndex(":, {}:{}, :", first, first + taps));
-                            NDArray flat = slice.reshape(cout, (long) taps * cin)) {
-                        blocks.add(flat.duplicate()); // contiguous, and independent of the caller's weight
-                    }
-                }
+            try (NDArray tapMajor = weight.transpose(0, 2, 1); // (Cout, K, Cin)
+                    NDArray flat = tapMajor.reshape(cout, (long) kernel * cin)) {
+                // contiguous, and independent of the caller's weight
+                return new StridedConv(flat.duplicate(), bias, cin, cout, kernel, stride);
             }
-            return new StridedConv(List.copyOf(blocks), bias, cin, cout, kernel, stride);
         }
 
         /** Output frames of an input of {@code frames} frames (at least {@code kernel}). */
@@ -94,45 +86,19 @@ public final class Hubert implements AutoCloseable {
 
         /** x (T, Cin), T ≥ kernel → (T', Cout); x is read, not consumed. */
         NDArray apply(NDArray x) {
-            long frames = x.getShape().get(0);
-            long out = outFrames(frames);
-            long rows = frames / stride; // complete rows of stride frames
-            long usedRows = Math.min(rows, out + blocks.size() - 1);
-            NDArray result = null;
-            try (NDScope scope = new NDScope()) {
-                scope.suppressNotUsedWarning();
-                NDArray rowView = x.get(new NDIndex("0:{}", usedRows * stride)).reshape(usedRows, (long) stride * inChannels);
-                for (int b = 0; b < blocks.size(); b++) {
-                    NDArray w = blocks.get(b);
-                    long width = w.getShape().get(1);
-                    // block b of output frame t reads row t + b; only the very last row can be
-                    // incomplete (the last block, when it has fewer than stride taps)
-                    long whole = Math.min(out, rows - b);
-                    NDArray in = rowView.get(new NDIndex("{}:{}, 0:{}", b, b + whole, width));
-                    if (b == 0 && whole == out) {
-                        result = Ops.linear(in, w, bias);
-                        NDScope.unregister(result);
-                        continue;
-                    }
-                    if (result == null) {
-                        result = x.getManager().zeros(new Shape(out, outChannels), x.getDataType());
-                        NDScope.unregister(result);
-                        if (bias != null) {
-                            result.addi(bias);
-                        }
-                    }
-                    if (whole > 0) {
-                        result.get(new NDIndex("0:{}", whole)).addi(Ops.linear(in, w, null));
-                    }
-                    if (whole < out) {
-                        long start = (b + out - 1) * stride * inChannels;
-                        NDArray tail = x.reshape(-1).get(new NDIndex("{}:{}", start, start + width)).reshape(1, width);
-                        result.get(new NDIndex("{}:", out - 1)).addi(Ops.linear(tail, w, null));
-                    }
+            long out = outFrames(x.getShape().get(0));
+            long span = (out - 1) * stride + 1;
+            try (NDList taps = new NDList(kernel)) {
+                for (int j = 0; j < kernel; j++) {
+                    taps.add(x.get(new NDIndex("{}:{}:{}", j, j + span, stride)));
+                }
+                if (kernel == 1) {
+                    return Ops.linear(taps.get(0), weight, bias);
+                }
+                try (NDArray columns = NDArrays.concat(taps, 1)) {
+                    return Ops.linear(columns, weight, bias);
                 }
             }
-            NDScope.register(result);
-            return result;
         }
     }
 

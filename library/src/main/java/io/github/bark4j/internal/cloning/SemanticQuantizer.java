@@ -70,13 +70,15 @@ public final class SemanticQuantizer implements AutoCloseable {
     private final DataType dtype;
     private final NDManager manager;
     private final CodecDecoder.Lstm lstm;
+    /** Whether the LSTM runs fused in libtorch (see {@link #fusedIsExact}) rather than step by step. */
+    private final boolean fused;
     private final NDArray intermediateWeight;
     private final NDArray intermediateBias;
     private final NDArray fcWeight;
     private final NDArray fcBias;
 
     private SemanticQuantizer(int version, int inputSize, int hiddenSize, int intermediateSize, int outputSize,
-            DataType dtype, NDManager manager, CodecDecoder.Lstm lstm, NDArray intermediateWeight,
+            DataType dtype, NDManager manager, CodecDecoder.Lstm lstm, boolean fused, NDArray intermediateWeight,
             NDArray intermediateBias, NDArray fcWeight, NDArray fcBias) {
         this.version = version;
         this.inputSize = inputSize;
@@ -86,6 +88,7 @@ public final class SemanticQuantizer implements AutoCloseable {
         this.dtype = dtype;
         this.manager = manager;
         this.lstm = lstm;
+        this.fused = fused;
         this.intermediateWeight = intermediateWeight;
         this.intermediateBias = intermediateBias;
         this.fcWeight = fcWeight;
@@ -203,7 +206,35 @@ public final class SemanticQuantizer implements AutoCloseable {
         NDArray ib = hasIntermediate ? store.load("intermediate.bias", intermediate) : null;
         NDArray fw = store.load("fc.weight", output, fcInput);
         NDArray fb = store.load("fc.bias", output);
-        return new SemanticQuantizer(version, input, hidden, intermediate, output, dtype, manager, lstm, iw, ib, fw, fb);
+        return new SemanticQuantizer(version, input, hidden, intermediate, output, dtype, manager, lstm,
+                fusedIsExact(lstm, input, dtype, manager), iw, ib, fw, fb);
+    }
+
+    /**
+     * Whether libtorch's fused LSTM computes this LSTM right here. It reads the weights once per step
+     * with no Java in between (on two cores 0.64 s for the real quantizer's 500 frames against the
+     * step loop's 1.0 s, single-threaded on a busy machine), but in FP32 libtorch hands it to oneDNN,
+     * whose LSTM returned wrong outputs (off by 0.02 to 0.3) on an AMD Zen 5 CPU for many hidden sizes
+     * (4, 8, 12, 16, 36, 40, 48, 80, 100; right for 20 to 32, 56, 64, 96 and multiples of 32 up to
+     * 1024, with no rule found). So in FP32 it is used only when it agrees with the step loop on 16
+     * random frames through these very weights; FP64 (which oneDNN does not take) always agrees.
+     */
+    static boolean fusedIsExact(CodecDecoder.Lstm lstm, int input, DataType dtype, NDManager manager) {
+        if (dtype == DataType.FLOAT64) {
+            return true;
+        }
+        java.util.Random random = new java.util.Random(16);
+        float[] values = new float[16 * input];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        try (NDManager m = manager.newSubManager()) {
+            NDArray x = m.create(values, new Shape(16, 1, input)).toType(dtype, false);
+            NDArray steps = lstm.runSteps(x);
+            NDArray fusedOut = lstm.runFused(x);
+            // a few FP32 roundings apart where right (outputs are bounded by 1); far more where wrong
+            return steps.sub(fusedOut).abs().max().getFloat() < 1e-4;
+        }
     }
 
     /** The shape of a tensor the checkpoint must hold, which is then expected. */
@@ -318,6 +349,11 @@ public final class SemanticQuantizer implements AutoCloseable {
         return dtype;
     }
 
+    /** Whether the LSTM runs in libtorch's fused kernel (see {@link #fusedIsExact}). */
+    public boolean fusedLstm() {
+        return fused;
+    }
+
     /**
      * The semantic token of every frame of {@code features} (frames, {@link #inputSize()}), any
      * floating dtype (converted to the quantizer's). The frames are one sequence.
@@ -325,13 +361,16 @@ public final class SemanticQuantizer implements AutoCloseable {
      * @throws InvalidInputException when the features are not (frames ≥ 1, inputSize)
      */
     public int[] tokens(NDArray features) {
-        return tokens(features, Math.max(1, LOGITS_BYTES / ((long) outputSize * dtype.getNumOfBytes())));
+        return tokens(features, Math.max(1, LOGITS_BYTES / ((long) outputSize * dtype.getNumOfBytes())), fused);
     }
 
-    /** {@link #tokens(NDArray)} with the classifier over {@code rows} frames at a time. */
-    int[] tokens(NDArray features, long rows) {
+    /**
+     * {@link #tokens(NDArray)} with the classifier over {@code rows} frames at a time and the LSTM
+     * fused or step by step.
+     */
+    int[] tokens(NDArray features, long rows, boolean fusedLstm) {
         try (NDManager m = features.getManager().newSubManager()) {
-            NDArray h = lastHidden(m, features);
+            NDArray h = lastHidden(m, features, fusedLstm);
             long frames = h.getShape().get(0);
             int[] out = new int[Math.toIntExact(frames)];
             for (long a = 0; a < frames; a += rows) {
@@ -351,11 +390,11 @@ public final class SemanticQuantizer implements AutoCloseable {
 
     /** The log-probabilities (frames, 10000) of all frames at once. */
     NDArray logProbabilities(NDManager m, NDArray features) {
-        return logProbabilities(lastHidden(m, features));
+        return logProbabilities(lastHidden(m, features, fused));
     }
 
     /** What the classifier reads: the LSTM's output, through the intermediate layer in version 1. */
-    private NDArray lastHidden(NDManager m, NDArray features) {
+    private NDArray lastHidden(NDManager m, NDArray features, boolean fusedLstm) {
         Shape s = features.getShape();
         if (s.dimension() != 2 || s.get(0) < 1 || s.get(1) != inputSize) {
             throw new InvalidInputException("The semantic quantizer takes features of shape (frames, " + inputSize
@@ -365,7 +404,8 @@ public final class SemanticQuantizer implements AutoCloseable {
         if (x.getDataType() != dtype) {
             x = x.toType(dtype, false);
         }
-        NDArray h = lstm.runSteps(x.expandDims(1)).squeeze(1); // one sequence of (frames, hidden)
+        NDArray seq = x.expandDims(1); // one sequence of (frames, 1, input)
+        NDArray h = (fusedLstm ? lstm.runFused(seq) : lstm.runSteps(seq)).squeeze(1);
         return intermediateWeight == null ? h : Ops.linear(h, intermediateWeight, intermediateBias);
     }
 
