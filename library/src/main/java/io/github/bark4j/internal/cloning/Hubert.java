@@ -166,12 +166,7 @@ public final class Hubert implements AutoCloseable {
      *     the positional convolution and the encoder LayerNorm), n the output of layer n
      */
     public static Hubert load(Path dir, DataType dtype, int outputLayer) {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
-            throw new IllegalArgumentException("HuBERT computes in FLOAT32 or FLOAT64, not " + dtype);
-        }
-        if (outputLayer < 0) {
-            throw new IllegalArgumentException("output layer must not be negative: " + outputLayer);
-        }
+        checkArguments(dtype, outputLayer);
         if (!Files.isDirectory(dir)) {
             throw new ModelLoadException("HuBERT folder not found: " + dir);
         }
@@ -185,8 +180,22 @@ public final class Hubert implements AutoCloseable {
         }
     }
 
+    private static void checkArguments(DataType dtype, int outputLayer) {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
+            throw new IllegalArgumentException("HuBERT computes in FLOAT32 or FLOAT64, not " + dtype);
+        }
+        if (outputLayer < 0) {
+            throw new IllegalArgumentException("output layer must not be negative: " + outputLayer);
+        }
+    }
+
     /** Loads the weights of {@code source}, which the caller keeps (and closes). */
     static Hubert load(TensorSource source, HubertConfig config, DataType dtype, int outputLayer) {
+        checkArguments(dtype, outputLayer);
+        if (outputLayer > config.numHiddenLayers()) {
+            throw new ModelLoadException("HuBERT output layer " + outputLayer + " does not exist: the config has "
+                    + config.numHiddenLayers() + " layers");
+        }
         NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         try {
             return load(source, config, dtype, outputLayer, manager);

@@ -103,9 +103,7 @@ public final class SemanticQuantizer implements AutoCloseable {
      * {@link DataType#FLOAT64}).
      */
     public static SemanticQuantizer load(Path file, DataType dtype) {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
-            throw new IllegalArgumentException("The quantizer computes in FLOAT32 or FLOAT64, not " + dtype);
-        }
+        checkDtype(dtype);
         Info info = readInfo(file);
         try (TensorSource source = PyTorchCheckpoint.open(file)) {
             return load(file, source, info, dtype);
@@ -117,12 +115,19 @@ public final class SemanticQuantizer implements AutoCloseable {
      * where not null; {@code file} names them in errors.
      */
     static SemanticQuantizer load(Path file, TensorSource source, Info info, DataType dtype) {
+        checkDtype(dtype);
         NDManager manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
         try {
             return load(file, source, info, dtype, manager);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
+        }
+    }
+
+    private static void checkDtype(DataType dtype) {
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
+            throw new IllegalArgumentException("The quantizer computes in FLOAT32 or FLOAT64, not " + dtype);
         }
     }
 

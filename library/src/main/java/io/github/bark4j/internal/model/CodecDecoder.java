@@ -109,7 +109,12 @@ public final class CodecDecoder {
          */
         static final long PROJECTION_BYTES = 8L << 20;
 
-        /** libtorch's fused LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
+        /**
+         * libtorch's fused LSTM. In FP32 libtorch runs it in oneDNN, which on an AMD Zen 5 host
+         * returned wrong outputs for many hidden sizes (4-16, 36-48, 80, 100; right for 20-32, 56, 64,
+         * 96 and multiples of 32 up to 1024). EnCodec's 128 and 512 units are right there; the
+         * voice-cloning quantizer checks it against {@link #runSteps} before it uses it.
+         */
         public NDArray runFused(NDArray seq) {
             long b = seq.getShape().get(1);
             int layers = weightsIh.size();
