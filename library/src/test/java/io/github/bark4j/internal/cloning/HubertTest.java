@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 
 import io.github.bark4j.InvalidInputException;
 import io.github.bark4j.ModelLoadException;
@@ -24,11 +25,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -321,7 +324,7 @@ class HubertTest {
      */
     @Test
     void stridedConvolutionEqualsNaiveLoop() {
-        java.util.Random r = new java.util.Random(5);
+        Random r = new Random(5);
         int[][] cases = { // cin, cout, kernel, stride, length
             {1, 6, 10, 5, 63}, {1, 6, 10, 5, 60}, {3, 4, 3, 2, 11}, {3, 4, 3, 2, 12}, {3, 4, 2, 2, 9},
             {2, 5, 2, 3, 10}, {2, 5, 2, 3, 11}, {4, 3, 7, 3, 20}, {4, 3, 7, 3, 22}, {2, 2, 1, 1, 5},
@@ -349,10 +352,10 @@ class HubertTest {
                 }
             }
             for (boolean withBias : new boolean[] {true, false}) {
-                NDArray weight = mgr.create(w, new ai.djl.ndarray.types.Shape(cout, cin, k));
-                NDArray bias = withBias ? mgr.create(b, new ai.djl.ndarray.types.Shape(cout)) : null;
+                NDArray weight = mgr.create(w, new Shape(cout, cin, k));
+                NDArray bias = withBias ? mgr.create(b, new Shape(cout)) : null;
                 Hubert.StridedConv conv = Hubert.StridedConv.of(weight, bias, s);
-                NDArray y = conv.apply(mgr.create(x, new ai.djl.ndarray.types.Shape(t, cin)));
+                NDArray y = conv.apply(mgr.create(x, new Shape(t, cin)));
                 assertArrayEquals(new long[] {out, cout}, y.getShape().getShape(), Arrays.toString(c));
                 double[] want = expected.clone();
                 if (!withBias) {
@@ -371,7 +374,7 @@ class HubertTest {
      */
     @Test
     void positionalConvolutionEqualsNaiveLoop() {
-        java.util.Random r = new java.util.Random(6);
+        Random r = new Random(6);
         int[][] cases = {{8, 4, 6, 11}, {8, 4, 7, 11}, {6, 3, 4, 2}, {32, 16, 128, 40}}; // d, groups, kernel, frames
         for (int[] c : cases) {
             int d = c[0];
@@ -401,9 +404,9 @@ class HubertTest {
             }
             for (DataType dt : new DataType[] {DataType.FLOAT64, DataType.FLOAT32}) {
                 NDArray y = Hubert.positionalConv(
-                        mgr.create(x, new ai.djl.ndarray.types.Shape(t, d)).toType(dt, false),
-                        mgr.create(w, new ai.djl.ndarray.types.Shape(d, per, k)).toType(dt, false),
-                        mgr.create(b, new ai.djl.ndarray.types.Shape(d)).toType(dt, false), groups);
+                        mgr.create(x, new Shape(t, d)).toType(dt, false),
+                        mgr.create(w, new Shape(d, per, k)).toType(dt, false),
+                        mgr.create(b, new Shape(d)).toType(dt, false), groups);
                 assertArrayEquals(new long[] {t, d}, y.getShape().getShape());
                 assertEquals(dt, y.getDataType());
                 double tolerance = dt == DataType.FLOAT64 ? 1e-12 : 1e-4;
@@ -412,7 +415,7 @@ class HubertTest {
         }
     }
 
-    static double[] gaussian(java.util.Random r, int n) {
+    static double[] gaussian(Random r, int n) {
         double[] out = new double[n];
         for (int i = 0; i < n; i++) {
             out[i] = r.nextGaussian();
@@ -439,7 +442,7 @@ class HubertTest {
             }
             return dir;
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 }

@@ -16,6 +16,7 @@ import io.github.bark4j.InvalidInputException;
 import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
 import io.github.bark4j.internal.checkpoint.TensorSource;
+import io.github.bark4j.internal.model.CodecDecoder;
 import io.github.bark4j.internal.model.Tensors;
 
 import org.junit.jupiter.api.AfterEach;
@@ -29,8 +30,16 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.UnaryOperator;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -121,19 +130,19 @@ class SemanticQuantizerTest {
      */
     @Test
     void fusedLstmCheckPredictsLongSequences() {
-        java.util.Random random = new java.util.Random(9);
+        Random random = new Random(9);
         for (int hidden : new int[] {8, 16, 20, 32, 48, 64}) {
             for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
-                java.util.List<NDArray> ih = new java.util.ArrayList<>();
-                java.util.List<NDArray> hh = new java.util.ArrayList<>();
-                java.util.List<NDArray> b = new java.util.ArrayList<>();
+                List<NDArray> ih = new ArrayList<>();
+                List<NDArray> hh = new ArrayList<>();
+                List<NDArray> b = new ArrayList<>();
                 for (int l = 0; l < 2; l++) {
                     ih.add(uniform(random, hidden, 4L * hidden, l == 0 ? 24 : hidden).toType(dtype, false));
                     hh.add(uniform(random, hidden, 4L * hidden, hidden).toType(dtype, false));
                     b.add(uniform(random, hidden, 4L * hidden).toType(dtype, false));
                 }
-                io.github.bark4j.internal.model.CodecDecoder.Lstm lstm =
-                        new io.github.bark4j.internal.model.CodecDecoder.Lstm(ih, hh, b, hidden);
+                CodecDecoder.Lstm lstm =
+                        new CodecDecoder.Lstm(ih, hh, b, hidden);
                 NDArray x = mgr.randomNormal(new Shape(300, 1, 24)).toType(dtype, false);
                 double drift = lstm.runSteps(x).sub(lstm.runFused(x)).abs().max().toType(DataType.FLOAT64, false).getDouble();
                 boolean chosen = SemanticQuantizer.fusedIsExact(lstm, 24, dtype, mgr);
@@ -147,7 +156,7 @@ class SemanticQuantizerTest {
         }
     }
 
-    private NDArray uniform(java.util.Random random, int hidden, long... shape) {
+    private NDArray uniform(Random random, int hidden, long... shape) {
         double[] v = new double[Math.toIntExact(new Shape(shape).size())];
         for (int i = 0; i < v.length; i++) {
             v[i] = (2 * random.nextDouble() - 1) / Math.sqrt(hidden);
@@ -257,6 +266,28 @@ class SemanticQuantizerTest {
     }
 
     @Test
+    void concurrentCallersGetTheReferenceTokens() throws Exception {
+        List<CloneFixture.Recording> recordings = CloneFixture.recordings();
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try (SemanticQuantizer q = SemanticQuantizer.load(CloneFixture.quantizer(1), DataType.FLOAT32)) {
+            List<Future<int[]>> futures = new ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                CloneFixture.Recording r = recordings.get(i % recordings.size());
+                futures.add(pool.submit(() -> {
+                    try (NDManager m = NDManager.newBaseManager()) {
+                        return q.tokens(m.create(CloneFixture.npy(r.hubert()), new Shape(r.frames(), 32)));
+                    }
+                }));
+            }
+            for (int i = 0; i < futures.size(); i++) {
+                assertArrayEquals(recordings.get(i % recordings.size()).tokensV1(), futures.get(i).get(), "call " + i);
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void featuresOfTheWrongShapeAreInvalidInput() {
         try (SemanticQuantizer q = SemanticQuantizer.load(CloneFixture.quantizer(0), DataType.FLOAT64)) {
             InvalidInputException e = assertThrows(InvalidInputException.class,
@@ -301,8 +332,8 @@ class SemanticQuantizerTest {
         return min;
     }
 
-    private static java.util.List<JsonObject> recordingsJson() {
-        java.util.List<JsonObject> out = new java.util.ArrayList<>();
+    private static List<JsonObject> recordingsJson() {
+        List<JsonObject> out = new ArrayList<>();
         CloneFixture.golden().getAsJsonArray("recordings").forEach(e -> out.add(e.getAsJsonObject()));
         return out;
     }
@@ -329,7 +360,7 @@ class SemanticQuantizerTest {
      */
     private Path rewrite(Path source, String name, Map<String, String> replaced, boolean dropInfo) throws IOException {
         Path out = tmp.resolve(name);
-        java.util.Set<String> written = new java.util.HashSet<>();
+        Set<String> written = new HashSet<>();
         try (ZipFile in = new ZipFile(source.toFile()); OutputStream file = Files.newOutputStream(out);
                 ZipOutputStream zip = new ZipOutputStream(file)) {
             for (Enumeration<? extends ZipEntry> entries = in.entries(); entries.hasMoreElements();) {
