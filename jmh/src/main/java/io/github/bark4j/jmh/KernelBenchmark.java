@@ -11,6 +11,7 @@ import io.github.bark4j.Precision;
 import io.github.bark4j.internal.model.AttentionKernel;
 import io.github.bark4j.internal.model.CodecConfig;
 import io.github.bark4j.internal.model.CodecDecoder;
+import io.github.bark4j.internal.model.Lstm;
 import io.github.bark4j.internal.nativ.NativeOps;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -216,7 +217,7 @@ public class KernelBenchmark {
             CodecConfig config = new CodecConfig(24000, 1, 32, 1, new int[] {8, 5, 4, 2}, 7, 7, 3, 2, true, "reflect",
                     2, 2, 1.0, 1024, 128, 128, true, "weight_norm");
             decoder = new CodecDecoder(config, java.util.List.of(), null,
-                    new CodecDecoder.Lstm(ih, hh, b, hidden), java.util.List.of(), null,
+                    new Lstm(ih, hh, b, hidden), java.util.List.of(), null,
                     CodecDecoder.TransposedConv.MATMUL);
             x = manager.randomNormal(new Shape(1, hidden, frames));
         }

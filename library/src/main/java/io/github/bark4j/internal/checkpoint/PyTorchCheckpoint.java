@@ -182,8 +182,11 @@ public final class PyTorchCheckpoint implements TensorSource {
         }
     }
 
-    /** Reads a small member (data.pkl, byteorder) into memory, inflating it if needed. */
-    private static byte[] readSmallEntry(Path path, ZipDirectory zip, ZipDirectory.Entry e) throws IOException {
+    /**
+     * Reads a small member (data.pkl, byteorder, a quantizer's .info) into memory, inflating it if
+     * needed.
+     */
+    public static byte[] readSmallEntry(Path path, ZipDirectory zip, ZipDirectory.Entry e) throws IOException {
         if (e.encrypted()) {
             throw bad(path, e.name() + " is encrypted", null);
         }

@@ -163,7 +163,7 @@ public final class BarkModel implements AutoCloseable {
      * model.safetensors when present, otherwise the PyTorch checkpoint (read by a restricted unpickler);
      * both are memory-mapped tensor by tensor.
      */
-    static TensorSource openWeights(Path dir) {
+    public static TensorSource openWeights(Path dir) {
         Path safetensors = dir.resolve("model.safetensors");
         if (Files.isRegularFile(safetensors)) {
             return SafetensorsFile.open(safetensors);

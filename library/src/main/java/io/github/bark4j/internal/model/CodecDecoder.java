@@ -27,8 +27,6 @@ public final class CodecDecoder {
 
     record UpsampleBlock(Conv transposed, List<ResidualUnit> units) {}
 
-    public record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {}
-
     private final CodecConfig config;
     private final List<NDArray> codebooks;
     private final Conv first;

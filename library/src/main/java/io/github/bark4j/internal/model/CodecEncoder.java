@@ -12,7 +12,6 @@ import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.Precision;
 import io.github.bark4j.internal.checkpoint.TensorSource;
 import io.github.bark4j.internal.model.CodecDecoder.Conv;
-import io.github.bark4j.internal.model.CodecDecoder.Lstm;
 import io.github.bark4j.internal.model.CodecDecoder.ResidualUnit;
 import io.github.bark4j.internal.nativ.NativeOps;
 

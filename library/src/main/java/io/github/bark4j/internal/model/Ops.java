@@ -12,7 +12,7 @@ import ai.djl.pytorch.jni.JniUtils;
 public final class Ops {
     private Ops() {}
 
-    static PtNDArray pt(NDArray a) {
+    public static PtNDArray pt(NDArray a) {
         return (PtNDArray) a;
     }
 
@@ -22,7 +22,7 @@ public final class Ops {
     }
 
     /** Layer norm over the last dimension; Bark's causal models have no beta, so zeros stand in. */
-    static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, double eps) {
+    public static NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta, double eps) {
         long h = x.getShape().get(x.getShape().dimension() - 1);
         if (beta == null) {
             try (NDArray zeros = x.getManager().zeros(new Shape(h), x.getDataType())) {
@@ -38,7 +38,7 @@ public final class Ops {
     }
 
     /** Exact (erf) GELU, as {@code nn.GELU()} computes it. */
-    static NDArray gelu(NDArray x) {
+    public static NDArray gelu(NDArray x) {
         return JniUtils.gelu(pt(x));
     }
 
@@ -50,5 +50,14 @@ public final class Ops {
     static NDArray conv1d(NDArray x, NDArray weight, NDArray bias, int stride, int dilation) {
         return JniUtils.convolution(pt(x), pt(weight), bias == null ? null : pt(bias),
                 new Shape(stride), new Shape(0), new Shape(dilation), 1);
+    }
+
+    /**
+     * Grouped 1-D convolution with zero padding on both sides: input (B, Cin, T), weight
+     * (Cout, Cin / groups, K).
+     */
+    public static NDArray groupedConv1d(NDArray x, NDArray weight, NDArray bias, int padding, int groups) {
+        return JniUtils.convolution(pt(x), pt(weight), bias == null ? null : pt(bias),
+                new Shape(1), new Shape(padding), new Shape(1), groups);
     }
 }

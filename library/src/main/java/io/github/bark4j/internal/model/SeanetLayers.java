@@ -9,7 +9,6 @@ import ai.djl.pytorch.jni.JniUtils;
 
 import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.internal.model.CodecDecoder.Conv;
-import io.github.bark4j.internal.model.CodecDecoder.Lstm;
 import io.github.bark4j.internal.model.CodecDecoder.ResidualUnit;
 import io.github.bark4j.internal.nativ.NativeOps;
 
@@ -221,50 +220,13 @@ final class SeanetLayers {
         }
     }
 
-    /** The LSTM over time, step by step, PyTorch gate order i, f, g, o, zero initial state. */
+    /** The LSTM over time, step by step ({@link Lstm#runSteps}): x (B, C, T) → (B, H, T). */
     static NDArray runLstm(NDArray x, Lstm lstm) {
-        // x (B, C, T) → sequence of (B, C)
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(2);
-        int h = lstm.hidden();
-        NDArray seq = x.transpose(2, 0, 1); // (T, B, C)
-        for (int l = 0; l < lstm.weightsIh().size(); l++) {
-            NDArray projected = Ops.linear(seq, lstm.weightsIh().get(l), lstm.biases().get(l)); // (T, B, 4H)
-            NDArray whh = lstm.weightsHh().get(l);
-            NDArray hState = x.getManager().zeros(new Shape(b, h), x.getDataType());
-            NDArray cState = x.getManager().zeros(new Shape(b, h), x.getDataType());
-            NDList outputs = new NDList((int) t);
-            for (int step = 0; step < t; step++) {
-                NDArray gates = projected.get(step).add(Ops.linear(hState, whh, null));
-                NDList g = gates.split(4, 1);
-                NDArray in = g.get(0).getNDArrayInternal().sigmoid();
-                NDArray forget = g.get(1).getNDArrayInternal().sigmoid();
-                NDArray cell = g.get(2).tanh();
-                NDArray out = g.get(3).getNDArrayInternal().sigmoid();
-                cState = forget.mul(cState).add(in.mul(cell));
-                hState = out.mul(cState.tanh());
-                outputs.add(hState);
-            }
-            seq = NDArrays.stack(outputs, 0);
-        }
-        return seq.transpose(1, 2, 0);
+        return lstm.runSteps(x.transpose(2, 0, 1)).transpose(1, 2, 0);
     }
 
-    /** The fused libtorch LSTM; DJL's wrapper is only correct for hidden ≥ 32 with oneDNN on. */
+    /** The fused libtorch LSTM ({@link Lstm#runFused}): x (B, C, T) → (B, H, T). */
     static NDArray runLstmFused(NDArray x, Lstm lstm) {
-        long b = x.getShape().get(0);
-        int layers = lstm.weightsIh().size();
-        NDArray seq = x.transpose(2, 0, 1);
-        NDArray zeros = x.getManager().zeros(new Shape(layers, b, lstm.hidden()), x.getDataType());
-        NDList params = new NDList();
-        for (int l = 0; l < layers; l++) {
-            params.add(lstm.weightsIh().get(l));
-            params.add(lstm.weightsHh().get(l));
-            params.add(lstm.biases().get(l));
-            // zeros owned by the call's manager, not the weights' shared one (synchronized attach)
-            params.add(x.getManager().zeros(lstm.biases().get(l).getShape(), lstm.biases().get(l).getDataType()));
-        }
-        NDList out = JniUtils.lstm(Ops.pt(seq), new NDList(zeros, zeros), params, true, layers, 0, false, false, false);
-        return out.get(0).transpose(1, 2, 0);
+        return lstm.runFused(x.transpose(2, 0, 1)).transpose(1, 2, 0);
     }
 }

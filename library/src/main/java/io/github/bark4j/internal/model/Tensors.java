@@ -13,7 +13,7 @@ public final class Tensors {
      * it returns, except its result, which moves to the caller's scope. For the layers of a long pass,
      * whose intermediates would otherwise all live until the pass ends.
      */
-    static NDArray scoped(java.util.function.Supplier<NDArray> step) {
+    public static NDArray scoped(java.util.function.Supplier<NDArray> step) {
         NDArray out;
         try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
             scope.suppressNotUsedWarning();

@@ -31,7 +31,7 @@ public final class WeightStore {
     private final DataType dtype;
     private final Set<String> used;
 
-    WeightStore(TensorSource source, NDManager manager, DataType dtype) {
+    public WeightStore(TensorSource source, NDManager manager, DataType dtype) {
         this(source, manager, dtype, new LinkedHashSet<>());
     }
 
@@ -55,12 +55,12 @@ public final class WeightStore {
         return manager;
     }
 
-    boolean has(String key) {
+    public boolean has(String key) {
         return source.contains(key);
     }
 
     /** The tensor under {@code key}, which must have exactly {@code shape}, as the compute dtype. */
-    NDArray load(String key, long... shape) {
+    public NDArray load(String key, long... shape) {
         RawTensor raw = raw(key, shape);
         try {
             return toNDArray(raw, dtype);
@@ -103,12 +103,12 @@ public final class WeightStore {
     }
 
     /** Marks a key as understood without loading it (e.g. buffers the runtime recomputes). */
-    void markUsed(String key) {
+    public void markUsed(String key) {
         used.add(key);
     }
 
     /** Fails when the checkpoint has keys that are neither used nor known to be irrelevant. */
-    void checkNoUnknownKeys(Predicate<String> irrelevant) {
+    public void checkNoUnknownKeys(Predicate<String> irrelevant) {
         Set<String> unknown = new TreeSet<>();
         for (String name : source.names()) {
             if (!used.contains(name) && !irrelevant.test(name)) {
@@ -117,7 +117,7 @@ public final class WeightStore {
         }
         if (!unknown.isEmpty()) {
             List<String> shown = unknown.stream().limit(10).toList();
-            throw new ModelLoadException("Checkpoint has " + unknown.size() + " tensor(s) this Bark"
+            throw new ModelLoadException("Checkpoint has " + unknown.size() + " tensor(s) this model"
                     + " configuration does not use, e.g. " + shown + "; does config.json match the weights?");
         }
     }
