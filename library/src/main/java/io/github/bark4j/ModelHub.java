@@ -4,10 +4,12 @@ import io.github.bark4j.ModelDownloadException.Reason;
 import io.github.bark4j.internal.hub.FileDownloader;
 import io.github.bark4j.internal.hub.HubOptions;
 import io.github.bark4j.internal.hub.ModelManifest;
+
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
@@ -45,9 +47,18 @@ public final class ModelHub {
         return new Builder();
     }
 
-    /** The model ids of the bundled manifest, e.g. {@code suno/bark-small} and {@code suno/bark}. */
+    /**
+     * The model ids of the bundled manifest: the Bark models ({@code suno/bark-small},
+     * {@code suno/bark}) and the models voice cloning uses.
+     */
     public static Set<String> knownModels() {
         return ModelManifest.bundled().models().keySet();
+    }
+
+    /** The bundled manifest's models of one kind, in manifest order. */
+    static List<String> knownModels(ModelManifest.Kind kind) {
+        return ModelManifest.bundled().models().values().stream().filter(m -> m.kind() == kind)
+                .map(ModelManifest.Model::id).toList();
     }
 
     /**
@@ -101,6 +112,20 @@ public final class ModelHub {
 
     ModelManifest manifest() {
         return manifest;
+    }
+
+    /**
+     * The single file a model is made of, downloaded if needed: the eager file of a voice-cloning
+     * quantizer model (its other files are fetched only by name).
+     */
+    Path resolveSingleFile(String modelId) {
+        ModelManifest.Model model = model(modelId);
+        List<ModelManifest.FileEntry> eager = model.eagerFiles();
+        if (eager.size() != 1) {
+            throw new ModelDownloadException(Reason.INVALID_MANIFEST, null, null, "Model '" + modelId + "' has "
+                    + eager.size() + " files fetched eagerly; a single-file model needs exactly one");
+        }
+        return downloader.fetch(spec(model, eager.get(0)));
     }
 
     /** What a model of the manifest is (Bark, or one of voice cloning's models). */

@@ -2,6 +2,10 @@ package io.github.bark4j;
 
 import ai.djl.ndarray.NDManager;
 
+import io.github.bark4j.internal.audio.Audio;
+import io.github.bark4j.internal.audio.WavReader;
+import io.github.bark4j.internal.cloning.VoiceCloner;
+import io.github.bark4j.internal.cloning.VoiceCloning;
 import io.github.bark4j.internal.hub.HubOptions;
 import io.github.bark4j.internal.hub.ModelManifest;
 import io.github.bark4j.internal.model.BarkModel;
@@ -11,6 +15,7 @@ import io.github.bark4j.internal.pipeline.ModelLifetime;
 import io.github.bark4j.internal.pipeline.Pipeline;
 import io.github.bark4j.internal.pipeline.Utterance;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Iterator;
@@ -19,6 +24,7 @@ import java.util.Objects;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
@@ -53,15 +59,26 @@ public final class Synthesizer implements AutoCloseable {
     private final ModelLifetime lifetime;
     private final LongFormRunner runner;
     private final Voices voices;
+    /** Null when the builder configured no voice cloning. */
+    private final VoiceCloning cloning;
 
     /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
     public static final long CLOSE_WAIT_SECONDS = 30;
 
-    private Synthesizer(Pipeline pipeline, Voices voices) {
+    /** The quantizer of {@link Builder#voiceCloning()}: GitMylo's English quantizer for HuBERT base. */
+    public static final String DEFAULT_CLONING_QUANTIZER = "GitMylo/bark-voice-cloning";
+    /** The HuBERT model every quantizer of the manifest was trained on. */
+    static final String CLONING_HUBERT = "facebook/hubert-base-ls960";
+
+    private Synthesizer(Pipeline pipeline, Voices voices, VoiceCloning cloning) {
         this.pipeline = pipeline;
         this.lifetime = new ModelLifetime(pipeline, CLOSE_WAIT_SECONDS);
         this.runner = new LongFormRunner(pipeline, lifetime);
         this.voices = voices;
+        this.cloning = cloning;
+        if (cloning != null) {
+            lifetime.adopt(cloning);
+        }
     }
 
     public static Builder builder() {
@@ -212,6 +229,58 @@ public final class Synthesizer implements AutoCloseable {
         return null;
     }
 
+    /** Whether this synthesizer was built with {@link Builder#voiceCloning voice cloning}. */
+    public boolean canCloneVoices() {
+        return cloning != null;
+    }
+
+    /**
+     * A voice preset from a recording: the voice of the person speaking in it, for
+     * {@link GenerationOptions.Builder#voice(VoicePreset)} and {@link VoicePreset#save(Path)} (an
+     * {@code .npz} that the original Bark also loads). The recording is a WAV file (RIFF; PCM 8, 16, 24
+     * or 32-bit, IEEE float 32 or 64, also {@code WAVE_FORMAT_EXTENSIBLE}; 1 to 8 channels, averaged;
+     * 8 to 192 kHz). It should hold {@value VoiceCloner#MIN_SECONDS} s of speech at least, 5 to
+     * {@value VoiceCloner#MAX_SECONDS} s ideally; only its last {@value VoiceCloner#MAX_SECONDS} s are
+     * used. The first call loads the cloning models (and downloads them for hub models).
+     *
+     * <p>Thread-safe and cancellable as {@code generate} is. FP64 reproduces the original cloning
+     * code exactly; every other precision clones in FP32.
+     *
+     * @throws InvalidAudioException when the file is not a WAV the library reads (the message names the
+     *     formats that work), holds no samples, is too short, or is silent
+     * @throws BarkException when the synthesizer was built without voice cloning
+     * @throws ModelLoadException when a cloning model cannot be downloaded or read
+     */
+    public VoicePreset cloneVoice(Path audioFile) {
+        Objects.requireNonNull(audioFile, "audioFile");
+        VoiceCloning c = requireCloning();
+        Audio audio = WavReader.read(audioFile, VoiceCloner.MAX_SECONDS);
+        return lifetime.whileOpen(() -> c.clone(audio));
+    }
+
+    /**
+     * A voice preset from mono samples in [-1, 1] at {@code sampleRate} Hz (8 to 192 kHz); see
+     * {@link #cloneVoice(Path)}.
+     *
+     * @throws InvalidAudioException when the samples are too few, not finite, or silent, or the rate
+     *     is out of range
+     */
+    public VoicePreset cloneVoice(float[] monoSamples, int sampleRate) {
+        Objects.requireNonNull(monoSamples, "monoSamples");
+        VoiceCloning c = requireCloning();
+        Audio audio = Audio.ofMono(monoSamples, sampleRate, VoiceCloner.MAX_SECONDS);
+        return lifetime.whileOpen(() -> c.clone(audio));
+    }
+
+    private VoiceCloning requireCloning() {
+        if (cloning == null) {
+            throw new BarkException("Voice cloning is not configured: build the Synthesizer with voiceCloning()"
+                    + " (downloads HuBERT base and the English quantizer on first use) or"
+                    + " voiceCloning(hubertDir, quantizerFile)");
+        }
+        return cloning;
+    }
+
     /** The preset names this model offers (e.g. "v2/en_speaker_6"), sorted; empty when it has none. */
     public List<String> availableVoices() {
         return voices.names();
@@ -253,6 +322,9 @@ public final class Synthesizer implements AutoCloseable {
         private boolean nativeStep = true;
         private Offload offload = Offload.NONE;
         private String device;
+        private Path cloningHubertDir;
+        private Path cloningQuantizerFile;
+        private String cloningQuantizerModel;
 
         private Builder() {}
 
@@ -330,6 +402,39 @@ public final class Synthesizer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Voice cloning ({@link Synthesizer#cloneVoice(Path)}) with local models: a HuBERT folder in the
+         * Hugging Face layout ({@code config.json} and {@code model.safetensors} or
+         * {@code pytorch_model.bin}, e.g. facebook/hubert-base-ls960) and a quantizer {@code .pth} of
+         * gitmylo's bark-voice-cloning-HuBERT-quantizer (version 0 or 1). The Bark model must be a full
+         * checkpoint, with its EnCodec encoder (suno/bark-small and suno/bark are).
+         */
+        public Builder voiceCloning(Path hubertDir, Path quantizerFile) {
+            this.cloningHubertDir = Objects.requireNonNull(hubertDir, "hubertDir");
+            this.cloningQuantizerFile = Objects.requireNonNull(quantizerFile, "quantizerFile");
+            this.cloningQuantizerModel = null;
+            return this;
+        }
+
+        /**
+         * Voice cloning with models of the manifest: HuBERT base ({@code facebook/hubert-base-ls960})
+         * and the quantizer model {@code quantizerModel} ({@value #DEFAULT_CLONING_QUANTIZER} for
+         * English, {@code CountFloyd/bark-voice-cloning-german-HuBERT-quantizer},
+         * {@code Hobis/bark-voice-cloning-polish-HuBERT-quantizer}), downloaded into the cache and
+         * verified on the first clone, with this builder's cache, offline and listener settings.
+         */
+        public Builder voiceCloning(String quantizerModel) {
+            this.cloningQuantizerModel = Objects.requireNonNull(quantizerModel, "quantizerModel");
+            this.cloningHubertDir = null;
+            this.cloningQuantizerFile = null;
+            return this;
+        }
+
+        /** {@link #voiceCloning(String)} with the English quantizer, {@value #DEFAULT_CLONING_QUANTIZER}. */
+        public Builder voiceCloning() {
+            return voiceCloning(DEFAULT_CLONING_QUANTIZER);
+        }
+
         /** DJL device name such as "cpu" or "gpu0"; default: the engine's default device. */
         public Builder device(String name) {
             this.device = Objects.requireNonNull(name, "name");
@@ -347,8 +452,8 @@ public final class Synthesizer implements AutoCloseable {
             }
             Path dir = modelDir;
             Voices voices;
+            ModelHub h = hub != null ? hub : modelId != null || cloningQuantizerModel != null ? hubBuilder.build() : null;
             if (modelId != null) {
-                ModelHub h = hub != null ? hub : hubBuilder.build();
                 if (h.kind(modelId) != ModelManifest.Kind.BARK) {
                     throw new ModelLoadException("'" + modelId + "' is a voice-cloning model ("
                             + h.kind(modelId).manifestName() + "), not a Bark model: give it to voiceCloning(...) and"
@@ -364,7 +469,35 @@ public final class Synthesizer implements AutoCloseable {
                     HubOptions.extendOfflineToDjl(System::getenv);
                 }
             }
-            return new Synthesizer(Pipeline.load(dir, precision, attention, nativeStep, offload, device), voices);
+            Supplier<VoiceCloning.ModelFiles> cloningFiles = cloningFiles(h);
+            Pipeline pipeline = Pipeline.load(dir, precision, attention, nativeStep, offload, device);
+            VoiceCloning cloning = cloningFiles == null ? null
+                    : new VoiceCloning(dir, pipeline.speed().precision(), cloningFiles);
+            return new Synthesizer(pipeline, voices, cloning);
+        }
+
+        /** Where the cloning models come from, checked now and found at the first clone; null for none. */
+        private Supplier<VoiceCloning.ModelFiles> cloningFiles(ModelHub h) {
+            if (cloningHubertDir != null) {
+                if (!Files.isDirectory(cloningHubertDir)) {
+                    throw new ModelLoadException("HuBERT folder not found: " + cloningHubertDir);
+                }
+                if (!Files.isRegularFile(cloningQuantizerFile)) {
+                    throw new ModelLoadException("Quantizer file not found: " + cloningQuantizerFile);
+                }
+                VoiceCloning.ModelFiles files = new VoiceCloning.ModelFiles(cloningHubertDir, cloningQuantizerFile);
+                return () -> files;
+            }
+            if (cloningQuantizerModel == null) {
+                return null;
+            }
+            String quantizer = cloningQuantizerModel;
+            if (h.kind(quantizer) != ModelManifest.Kind.SEMANTIC_QUANTIZER) {
+                throw new ModelLoadException("'" + quantizer + "' is not a voice-cloning quantizer of the manifest"
+                        + " (it is a " + h.kind(quantizer).manifestName() + " model); quantizers: "
+                        + String.join(", ", ModelHub.knownModels(ModelManifest.Kind.SEMANTIC_QUANTIZER)));
+            }
+            return () -> new VoiceCloning.ModelFiles(h.resolve(CLONING_HUBERT), h.resolveSingleFile(quantizer));
         }
     }
 }

@@ -56,6 +56,7 @@ class ArchitectureTest {
                 .layer("api").definedBy(API)
                 .layer("internalRoot").definedBy(API + ".internal")
                 .layer("pipeline").definedBy(API + ".internal.pipeline..")
+                .layer("cloning").definedBy(API + ".internal.cloning..")
                 .layer("model").definedBy(API + ".internal.model..")
                 .layer("checkpoint").definedBy(API + ".internal.checkpoint..")
                 .layer("hub").definedBy(API + ".internal.hub..")
@@ -63,13 +64,14 @@ class ArchitectureTest {
                 .layer("io").definedBy(API + ".internal.io..")
                 .layer("audio").definedBy(API + ".internal.audio..")
                 .whereLayer("pipeline").mayOnlyBeAccessedByLayers("api")
-                .whereLayer("model").mayOnlyBeAccessedByLayers("api", "pipeline")
-                .whereLayer("checkpoint").mayOnlyBeAccessedByLayers("model")
+                .whereLayer("cloning").mayOnlyBeAccessedByLayers("api")
+                .whereLayer("model").mayOnlyBeAccessedByLayers("api", "pipeline", "cloning")
+                .whereLayer("checkpoint").mayOnlyBeAccessedByLayers("model", "cloning")
                 .whereLayer("hub").mayOnlyBeAccessedByLayers("api")
-                .whereLayer("nativ").mayOnlyBeAccessedByLayers("pipeline", "model")
-                .whereLayer("io").mayOnlyBeAccessedByLayers("api", "model", "checkpoint", "hub")
-                .whereLayer("audio").mayOnlyBeAccessedByLayers("api")
-                .whereLayer("internalRoot").mayOnlyBeAccessedByLayers("api", "pipeline")
+                .whereLayer("nativ").mayOnlyBeAccessedByLayers("pipeline", "model", "cloning")
+                .whereLayer("io").mayOnlyBeAccessedByLayers("api", "model", "checkpoint", "hub", "cloning")
+                .whereLayer("audio").mayOnlyBeAccessedByLayers("api", "cloning")
+                .whereLayer("internalRoot").mayOnlyBeAccessedByLayers("api", "pipeline", "cloning")
                 .check(classes);
     }
 

@@ -1,5 +1,6 @@
 package io.github.bark4j.internal.audio;
 
+import io.github.bark4j.GenerationCancelledException;
 import io.github.bark4j.InvalidAudioException;
 import io.github.bark4j.InvalidInputException;
 
@@ -8,6 +9,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,6 +84,12 @@ public final class WavReader {
             return read(new FileSource(channel), path.toString(), maxSeconds);
         } catch (NoSuchFileException e) {
             throw new InvalidAudioException("Audio file not found: " + path);
+        } catch (ClosedByInterruptException e) {
+            // the reading thread was interrupted (its call cancelled), not a bad file
+            GenerationCancelledException c = new GenerationCancelledException("Reading " + path
+                    + " was cancelled: the thread was interrupted");
+            c.initCause(e);
+            throw c;
         } catch (IOException e) {
             throw new InvalidAudioException("Cannot read audio file " + path + ": " + e.getMessage(), e);
         }

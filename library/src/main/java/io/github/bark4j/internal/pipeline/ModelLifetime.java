@@ -9,6 +9,8 @@ import io.github.bark4j.internal.Cancellation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
@@ -25,6 +27,8 @@ public final class ModelLifetime {
 
     private final Pipeline pipeline;
     private final long closeWaitSeconds;
+    /** What else the model owns and frees with it (voice cloning's models), in the order adopted. */
+    private final List<AutoCloseable> adopted = new ArrayList<>();
     /** Readers: calls in flight; the writer: the release of the model's memory. */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
@@ -33,6 +37,23 @@ public final class ModelLifetime {
     public ModelLifetime(Pipeline pipeline, long closeWaitSeconds) {
         this.pipeline = pipeline;
         this.closeWaitSeconds = closeWaitSeconds;
+    }
+
+    /**
+     * Makes {@code resource} part of the model: it is closed when the model is freed, before the
+     * pipeline; if that has happened already, now.
+     */
+    public void adopt(AutoCloseable resource) {
+        boolean now;
+        synchronized (adopted) {
+            now = released;
+            if (!now) {
+                adopted.add(resource);
+            }
+        }
+        if (now) {
+            closeQuietly(resource);
+        }
     }
 
     /**
@@ -114,9 +135,24 @@ public final class ModelLifetime {
 
     /** Called with the write lock held. */
     private void release() {
-        if (!released) {
+        List<AutoCloseable> others;
+        synchronized (adopted) {
+            if (released) {
+                return;
+            }
             released = true;
-            pipeline.close();
+            others = new ArrayList<>(adopted);
+            adopted.clear();
+        }
+        others.forEach(ModelLifetime::closeQuietly);
+        pipeline.close();
+    }
+
+    private static void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.warn("Freeing {} failed: {}", resource, e.toString());
         }
     }
 }
