@@ -15,6 +15,8 @@ import io.github.bark4j.internal.pipeline.ModelLifetime;
 import io.github.bark4j.internal.pipeline.Pipeline;
 import io.github.bark4j.internal.pipeline.Utterance;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -257,6 +259,32 @@ public final class Synthesizer implements AutoCloseable {
         Audio audio = WavReader.read(audioFile, VoiceCloner.MAX_SECONDS);
         return lifetime.whileOpen(() -> c.clone(audio));
     }
+
+    /**
+     * A voice preset from WAV bytes read from {@code wav} (an upload, a resource; not closed), at most
+     * {@value #MAX_CLONE_STREAM_BYTES} bytes; see {@link #cloneVoice(Path)}.
+     *
+     * @throws InvalidAudioException when the bytes are not a WAV the library reads or are too many
+     */
+    public VoicePreset cloneVoice(InputStream wav) {
+        Objects.requireNonNull(wav, "wav");
+        VoiceCloning c = requireCloning();
+        byte[] bytes;
+        try {
+            bytes = wav.readNBytes(MAX_CLONE_STREAM_BYTES + 1);
+        } catch (IOException e) {
+            throw new InvalidAudioException("Cannot read the audio stream: " + e.getMessage(), e);
+        }
+        if (bytes.length > MAX_CLONE_STREAM_BYTES) {
+            throw new InvalidAudioException("The audio stream is longer than " + MAX_CLONE_STREAM_BYTES + " bytes;"
+                    + " voice cloning uses " + VoiceCloner.MAX_SECONDS + " s at most: send a shorter recording");
+        }
+        Audio audio = WavReader.read(bytes, "the audio stream", VoiceCloner.MAX_SECONDS);
+        return lifetime.whileOpen(() -> c.clone(audio));
+    }
+
+    /** The most bytes {@link #cloneVoice(InputStream)} reads (a minute of 192 kHz stereo float32 is 92 MB). */
+    public static final int MAX_CLONE_STREAM_BYTES = 128 << 20;
 
     /**
      * A voice preset from mono samples in [-1, 1] at {@code sampleRate} Hz (8 to 192 kHz); see

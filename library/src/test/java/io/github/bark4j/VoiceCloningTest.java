@@ -117,6 +117,9 @@ class VoiceCloningTest {
         float[] samples = pcm16(Files.readAllBytes(wav));
         assertEquals(47_777, samples.length);
         assertPreset(fp64.cloneVoice(wav), fp64.cloneVoice(samples, 16_000), "float[] vs file");
+        try (var in = Files.newInputStream(wav)) {
+            assertPreset(fp64.cloneVoice(wav), fp64.cloneVoice(in), "stream vs file");
+        }
     }
 
     /** The golden generation case: greedy FP64 with rec_a's cloned v0 voice, tokens and audio. */
