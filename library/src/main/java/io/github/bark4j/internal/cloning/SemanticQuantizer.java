@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -228,13 +229,13 @@ public final class SemanticQuantizer implements AutoCloseable {
         if (dtype == DataType.FLOAT64) {
             return true;
         }
-        java.util.Random random = new java.util.Random(16);
+        Random random = new Random(16);
         float[] values = new float[16 * input];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) random.nextGaussian();
         }
         try (NDManager m = manager.newSubManager()) {
-            NDArray x = m.create(values, new Shape(16, 1, input)).toType(dtype, false);
+            NDArray x = m.create(values, new Shape(16, 1, input));
             NDArray steps = lstm.runSteps(x);
             NDArray fusedOut = lstm.runFused(x);
             // a few FP32 roundings apart where right (outputs are bounded by 1); far more where wrong
