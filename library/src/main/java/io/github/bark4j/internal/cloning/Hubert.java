@@ -54,7 +54,7 @@ public final class Hubert implements AutoCloseable {
      */
     static final long CHUNK_BYTES = 8L << 20;
 
-    /** The most attention scores (heads · T · T) computed at once. */
+    /** The most attention scores (heads · queries · T) computed at once. */
     static final long ATTENTION_BYTES = 16L << 20;
 
     private static final Pattern LAYER_KEY = Pattern.compile("encoder\\.layers\\.(\\d+)\\..*");
@@ -596,9 +596,10 @@ public final class Hubert implements AutoCloseable {
     }
 
     /**
-     * Multi-head self-attention over all frames, a group of heads at a time: the scores of all 12
-     * heads of 30 s of audio would be 108 MB in FP32, each group's stay within
-     * {@code attentionBytes} (where one head's fit).
+     * Multi-head self-attention over all frames, a group of heads at a time, and where one head's
+     * scores alone exceed {@code attentionBytes}, a block of query frames at a time (softmax is taken
+     * per query, so the blocks are exact): the scores of all 12 heads of 30 s of audio would be 108 MB
+     * in FP32, one head's of 5 min 3.6 GB.
      */
     private NDArray selfAttention(NDArray x, Layer w, long attentionBytes) {
         long t = x.getShape().get(0);
@@ -606,14 +607,22 @@ public final class Hubert implements AutoCloseable {
         long d = config.hiddenSize();
         // (T, 3·D) → (3, heads, T, head size): q, k and v of each head
         NDArray qkv = Ops.linear(x, w.qkvWeight(), w.qkvBias()).reshape(t, 3, heads, d / heads).transpose(1, 2, 0, 3);
-        long group = Math.max(1, Math.min(heads, attentionBytes / (t * t * dtype.getNumOfBytes())));
-        NDList parts = new NDList();
+        long rowBytes = t * dtype.getNumOfBytes();
+        long group = Math.max(1, Math.min(heads, attentionBytes / (t * rowBytes)));
+        long rows = Math.max(1, Math.min(t, attentionBytes / (group * rowBytes)));
+        NDList headGroups = new NDList();
         for (long h = 0; h < heads; h += group) {
             long end = Math.min(heads, h + group);
-            parts.add(AttentionKernel.EAGER.attend(qkv.get(new NDIndex("0:1, {}:{}", h, end)),
-                    qkv.get(new NDIndex("1:2, {}:{}", h, end)), qkv.get(new NDIndex("2:3, {}:{}", h, end)), false));
+            NDArray k = qkv.get(new NDIndex("1:2, {}:{}", h, end));
+            NDArray v = qkv.get(new NDIndex("2:3, {}:{}", h, end));
+            NDList blocks = new NDList();
+            for (long q = 0; q < t; q += rows) {
+                NDArray queries = qkv.get(new NDIndex("0:1, {}:{}, {}:{}", h, end, q, Math.min(t, q + rows)));
+                blocks.add(AttentionKernel.EAGER.attend(queries, k, v, false));
+            }
+            headGroups.add(blocks.size() == 1 ? blocks.get(0) : NDArrays.concat(blocks, 2));
         }
-        NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 1); // (1, heads, T, head size)
+        NDArray y = headGroups.size() == 1 ? headGroups.get(0) : NDArrays.concat(headGroups, 1); // (1, heads, T, hd)
         return Ops.linear(y.squeeze(0).transpose(1, 0, 2).reshape(t, d), w.outWeight(), w.outBias());
     }
 

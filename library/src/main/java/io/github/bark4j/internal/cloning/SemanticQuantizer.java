@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -217,24 +218,25 @@ public final class SemanticQuantizer implements AutoCloseable {
 
     /**
      * Whether libtorch's fused LSTM computes this LSTM right here. It reads the weights once per step
-     * with no Java in between (on two cores 0.64 s for the real quantizer's 500 frames against the
-     * step loop's 1.0 s, single-threaded on a busy machine), but in FP32 libtorch hands it to oneDNN,
-     * whose LSTM returned wrong outputs (off by 0.02 to 0.3) on an AMD Zen 5 CPU for many hidden sizes
-     * (4, 8, 12, 16, 36, 40, 48, 80, 100; right for 20 to 32, 56, 64, 96 and multiples of 32 up to
-     * 1024, with no rule found). So in FP32 it is used only when it agrees with the step loop on 16
-     * random frames through these very weights; FP64 (which oneDNN does not take) always agrees.
+     * with no Java in between: the real quantizer's 500 frames took 0.59 s of CPU with it against
+     * 1.10 s with the step loop (classifier included, libtorch on one thread of a busy 2-core host).
+     * But in FP32 libtorch hands it to oneDNN, whose LSTM returned wrong outputs (off by 0.02 to 0.3)
+     * on an AMD Zen 5 CPU for many hidden sizes (4, 8, 12, 16, 36, 40, 48, 80, 100; right for 20 to
+     * 32, 56, 64, 96 and multiples of 32 up to 1024, with no rule found). So in FP32 it is used only
+     * when it agrees with the step loop on 16 random frames through these very weights; FP64 (which
+     * oneDNN does not take) always agrees.
      */
     static boolean fusedIsExact(Lstm lstm, int input, DataType dtype, NDManager manager) {
         if (dtype == DataType.FLOAT64) {
             return true;
         }
-        java.util.Random random = new java.util.Random(16);
+        Random random = new Random(16);
         float[] values = new float[16 * input];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) random.nextGaussian();
         }
         try (NDManager m = manager.newSubManager()) {
-            NDArray x = m.create(values, new Shape(16, 1, input)).toType(dtype, false);
+            NDArray x = m.create(values, new Shape(16, 1, input));
             NDArray steps = lstm.runSteps(x);
             NDArray fusedOut = lstm.runFused(x);
             // a few FP32 roundings apart where right (outputs are bounded by 1); far more where wrong

@@ -19,7 +19,7 @@ import java.util.List;
 public record Lstm(List<NDArray> weightsIh, List<NDArray> weightsHh, List<NDArray> biases, int hidden) {
 
     /**
-     * Step by step, the reference: each layer's input projections are one GEMM over all steps,
+     * Step by step, the reference: each layer's input projections are GEMMs over blocks of steps,
      * only h·W_hhᵀ and the gates are computed per step, and each step's temporaries are freed as
      * it ends (a sequence of 500 steps otherwise kept about a dozen arrays per step alive).
      */
