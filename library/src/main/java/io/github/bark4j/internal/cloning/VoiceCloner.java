@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 
 import io.github.bark4j.InvalidAudioException;
+import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.Precision;
 import io.github.bark4j.VoicePreset;
 import io.github.bark4j.internal.Cancellation;
@@ -82,7 +83,7 @@ public final class VoiceCloner implements AutoCloseable {
      * and the quantizer file; FP64 when {@code precision} is FP64, FP32 otherwise (BF16 and FP16 clone in
      * FP32).
      *
-     * @throws io.github.bark4j.ModelLoadException when a model cannot be read
+     * @throws ModelLoadException when a model cannot be read
      */
     public static VoiceCloner load(Path barkDir, Path hubertDir, Path quantizerFile, Precision precision) {
         DataType dtype = precision == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32;
@@ -96,7 +97,7 @@ public final class VoiceCloner implements AutoCloseable {
             SemanticQuantizer quantizer = SemanticQuantizer.load(quantizerFile, dtype);
             if (quantizer.inputSize() != hubert.config().hiddenSize()) {
                 quantizer.close();
-                throw new io.github.bark4j.ModelLoadException("The quantizer " + quantizerFile + " reads features of "
+                throw new ModelLoadException("The quantizer " + quantizerFile + " reads features of "
                         + quantizer.inputSize() + " values, but the HuBERT model " + hubertDir + " makes "
                         + hubert.config().hiddenSize() + ": use the quantizer trained on this HuBERT");
             }

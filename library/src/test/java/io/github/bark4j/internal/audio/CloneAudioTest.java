@@ -2,7 +2,7 @@ package io.github.bark4j.internal.audio;
 
 import static io.github.bark4j.internal.audio.ResamplerTest.TOLERANCE;
 import static io.github.bark4j.internal.audio.ResamplerTest.golden;
-import static io.github.bark4j.internal.audio.ResamplerTest.maxAbsDiff;
+import static io.github.bark4j.testing.Diffs.maxAbsDiff;
 import static io.github.bark4j.internal.audio.ResamplerTest.npy;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

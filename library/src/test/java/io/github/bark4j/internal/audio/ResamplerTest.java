@@ -15,6 +15,7 @@ import io.github.bark4j.InvalidAudioException;
 import io.github.bark4j.internal.checkpoint.DType;
 import io.github.bark4j.internal.checkpoint.Npy;
 import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.testing.Diffs;
 import io.github.bark4j.testing.SharedFiles;
 
 import org.junit.jupiter.api.Test;
@@ -46,15 +47,6 @@ class ResamplerTest {
         return out;
     }
 
-    static double maxAbsDiff(double[] a, double[] b) {
-        assertEquals(a.length, b.length, "lengths");
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
-    }
-
     @Test
     void everyFixturePairMatchesTorchaudio() throws IOException {
         JsonObject resample = golden().getAsJsonObject("resample");
@@ -71,7 +63,7 @@ class ResamplerTest {
             double[] expected = npy(p.get("file").getAsString());
             assertEquals(p.get("output_samples").getAsInt(), expected.length);
             double[] out = Resampler.resample(input, from, to);
-            double diff = maxAbsDiff(expected, out);
+            double diff = Diffs.maxAbsDiff(expected, out);
             System.out.printf("resample %d -> %d: %d samples, max abs diff %.3g%n", from, to, out.length, diff);
             assertTrue(diff <= TOLERANCE, from + " -> " + to + ": max abs diff " + diff);
             pairs++;
@@ -164,7 +156,7 @@ class ResamplerTest {
                 double[] expected = reference(x, pair[0], pair[1]);
                 double[] out = Resampler.resample(x, pair[0], pair[1]);
                 assertEquals(expected.length, out.length, pair[0] + " -> " + pair[1] + ", " + len);
-                assertTrue(maxAbsDiff(expected, out) <= 1e-14, pair[0] + " -> " + pair[1] + ", " + len);
+                assertTrue(Diffs.maxAbsDiff(expected, out) <= 1e-14, pair[0] + " -> " + pair[1] + ", " + len);
             }
         }
     }

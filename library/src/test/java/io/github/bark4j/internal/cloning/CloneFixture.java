@@ -89,17 +89,6 @@ final class CloneFixture {
         return Npy.read(file).shape();
     }
 
-    static double maxAbsDiff(double[] a, double[] b) {
-        if (a.length != b.length) {
-            throw new AssertionError("lengths differ: " + a.length + " vs " + b.length);
-        }
-        double max = 0;
-        for (int i = 0; i < a.length; i++) {
-            max = Math.max(max, Math.abs(a[i] - b[i]));
-        }
-        return max;
-    }
-
     /** A float64 tensor of {@code values} (row-major) with {@code shape}. */
     static RawTensor f64(String name, double[] values, long... shape) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);

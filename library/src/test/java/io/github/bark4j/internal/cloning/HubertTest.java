@@ -16,6 +16,7 @@ import io.github.bark4j.internal.checkpoint.SafetensorsFile;
 import io.github.bark4j.internal.checkpoint.SafetensorsWriter;
 import io.github.bark4j.internal.checkpoint.TensorSource;
 import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.testing.Diffs;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -78,7 +79,7 @@ class HubertTest {
             assertArrayEquals(new long[] {r.frames(), 32}, f.getShape().getShape(), r.name());
             assertEquals(DataType.FLOAT64, f.getDataType());
             assertEquals(r.frames(), fp64.frames(wav.length), r.name());
-            double diff = CloneFixture.maxAbsDiff(CloneFixture.npy(r.hubert()), Tensors.toDoubles(f));
+            double diff = Diffs.maxAbsDiff(CloneFixture.npy(r.hubert()), Tensors.toDoubles(f));
             assertTrue(diff < 1e-9, r.name() + ": " + diff);
         }
     }
@@ -90,7 +91,7 @@ class HubertTest {
         double[] conv = CloneFixture.npy(dir.resolve("rec_a_hubert_conv.npy"));
         NDArray encoded = fp64.encodedFeatures(mgr, recA);
         assertArrayEquals(new long[] {198, 32}, encoded.getShape().getShape());
-        double diff = CloneFixture.maxAbsDiff(conv, Tensors.toDoubles(encoded));
+        double diff = Diffs.maxAbsDiff(conv, Tensors.toDoubles(encoded));
         assertTrue(diff < 1e-9, "feature encoder: " + diff);
 
         Path statesFile = dir.resolve("rec_a_hubert_hidden_states.npy");
@@ -100,7 +101,7 @@ class HubertTest {
         for (int layer = 0; layer <= 9; layer++) {
             try (Hubert h = Hubert.load(CloneFixture.hubertDir(), DataType.FLOAT64, layer)) {
                 double[] expected = Arrays.copyOfRange(states, layer * size, (layer + 1) * size);
-                double d = CloneFixture.maxAbsDiff(expected, Tensors.toDoubles(h.features(mgr, recA)));
+                double d = Diffs.maxAbsDiff(expected, Tensors.toDoubles(h.features(mgr, recA)));
                 assertTrue(d < 1e-9, "hidden_states[" + layer + "]: " + d);
             }
         }
@@ -123,7 +124,7 @@ class HubertTest {
         long oneHead = (long) r.frames() * r.frames() * 8;
         for (Hubert.Budget b : new Hubert.Budget[] {new Hubert.Budget(1, oneHead), new Hubert.Budget(7, oneHead),
             new Hubert.Budget(64, oneHead / 3), new Hubert.Budget(148, 1), new Hubert.Budget(149, whole.attentionBytes())}) {
-            double diff = CloneFixture.maxAbsDiff(expected, Tensors.toDoubles(fp64.features(mgr, wav, b)));
+            double diff = Diffs.maxAbsDiff(expected, Tensors.toDoubles(fp64.features(mgr, wav, b)));
             assertTrue(diff < 1e-9, b + ": " + diff);
         }
     }
@@ -134,7 +135,7 @@ class HubertTest {
             for (CloneFixture.Recording r : CloneFixture.recordings()) {
                 NDArray f = fp32.features(mgr, CloneFixture.npy(r.wav16()));
                 assertEquals(DataType.FLOAT32, f.getDataType());
-                double diff = CloneFixture.maxAbsDiff(CloneFixture.npy(r.hubert()), Tensors.toDoubles(f));
+                double diff = Diffs.maxAbsDiff(CloneFixture.npy(r.hubert()), Tensors.toDoubles(f));
                 System.out.printf("HuBERT FP32 %s: max abs diff %.3g from the float64 reference%n", r.name(), diff);
                 assertTrue(diff < 1e-4, r.name() + ": " + diff);
             }

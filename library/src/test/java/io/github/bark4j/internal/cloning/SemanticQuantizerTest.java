@@ -18,6 +18,7 @@ import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
 import io.github.bark4j.internal.checkpoint.TensorSource;
 import io.github.bark4j.internal.model.Lstm;
 import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.testing.Diffs;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -181,7 +182,7 @@ class SemanticQuantizerTest {
                     double[] p64 = Tensors.toDoubles(q64.logProbabilities(mgr, goldenFeatures(r)));
                     double[] p32 = Tensors.toDoubles(q32.logProbabilities(mgr, goldenFeatures(r)));
                     double margin = minTop2Gap(p64, 10_000);
-                    double drift = CloneFixture.maxAbsDiff(p64, p32);
+                    double drift = Diffs.maxAbsDiff(p64, p32);
                     System.out.printf("quantizer v%d %s: min top-2 log-prob gap %.3g, FP32 drift %.2g%n", version,
                             r.name(), margin, drift);
                     assertEquals(expected, margin, 1e-9, r.name() + " v" + version);

@@ -15,6 +15,7 @@ import io.github.bark4j.Precision;
 import io.github.bark4j.internal.checkpoint.SafetensorsFile;
 import io.github.bark4j.internal.nativ.NativeLibrary;
 import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.testing.Diffs;
 import io.github.bark4j.testing.Golden;
 import io.github.bark4j.testing.SharedFiles;
 import io.github.bark4j.testing.TestModels;
@@ -194,7 +195,7 @@ class CodecDecoderTest {
                 double[] matmulOut = Tensors.toDoubles(CodecDecoder.convTransposeByMatmul(xa, wa, ba, stride));
                 // FP32 rounding of sums of up to cin·kernel/stride products: bounded by the FP32
                 // fallback's own error (a wrong kernel is off by 0.1 and more)
-                double bound = Math.max(1e-5, 4 * GptTest.maxAbsDiff(expected, matmulOut));
+                double bound = Math.max(1e-5, 4 * Diffs.maxAbsDiff(expected, matmulOut));
                 GptTest.assertClose(expected, nativeOut, bound, Arrays.toString(l) + " batch " + b);
             }
         }

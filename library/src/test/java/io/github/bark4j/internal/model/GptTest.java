@@ -15,6 +15,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.bark4j.Precision;
 import io.github.bark4j.internal.pipeline.Pipeline;
 import io.github.bark4j.internal.pipeline.Semantic;
+import io.github.bark4j.testing.Diffs;
 import io.github.bark4j.testing.TestModels;
 
 import org.junit.jupiter.api.AfterAll;
@@ -65,14 +66,6 @@ class GptTest {
 
     static void assertClose(double[] expected, double[] actual, double tol, String what) {
         FirstPassLogitsTest.assertClose(expected, actual, tol, what);
-    }
-
-    static double maxAbsDiff(double[] a, double[] b) {
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        }
-        return worst;
     }
 
     /** Rows [from, to) of logits (1, T, V) flattened as doubles. */
@@ -253,7 +246,7 @@ class GptTest {
             }
             for (int k = 1; k < books; k++) {
                 double[] logits = Tensors.toDoubles(model.fine.forwardFine(Tensors.ids(mgr, changed, 1, frames, books), k));
-                double diff = maxAbsDiff(base[k], logits);
+                double diff = Diffs.maxAbsDiff(base[k], logits);
                 if (j <= k) {
                     assertTrue(diff > 1e-6, "codebook " + j + " must influence the logits of codebook " + k);
                 } else {
