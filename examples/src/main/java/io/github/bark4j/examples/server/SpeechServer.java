@@ -29,8 +29,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -102,7 +102,8 @@ public final class SpeechServer implements AutoCloseable {
             cfg.routes.error(404, ctx -> {
                 if (!ctx.res().isCommitted() && !isJson(ctx)) {
                     answer(ctx, ApiError.notFound("Unknown route: " + ctx.method() + " " + ctx.path()
-                            + ". See POST /v1/audio/speech, GET /v1/models, GET and POST /v1/voices, GET /healthcheck."));
+                            + ". See POST /v1/audio/speech, GET /v1/models, GET and POST /v1/voices,"
+                            + " GET /healthcheck."));
                 }
             });
             cfg.requestLogger.http((ctx, ms) -> metrics.request(ROUTES.contains(ctx.path()) ? ctx.path()

@@ -116,9 +116,9 @@ record VoiceUpload(String name, byte[] wav) {
     }
 
     private static ApiError tooLarge(int maxBytes, String what) {
-        return ApiError.tooLarge(what + " than the server accepts: at most " + maxBytes + " bytes ("
-                + (maxBytes >> 20) + " MB; --max-upload-mb). Cloning uses the last 30 s of a recording: send a"
-                + " shorter or lower-rate WAV.");
+        String limit = maxBytes % (1 << 20) == 0 ? (maxBytes >> 20) + " MB" : maxBytes + " bytes";
+        return ApiError.tooLarge(what + " than the server accepts: at most " + limit + " (--max-upload-mb). Cloning"
+                + " uses the last 30 s of a recording: send a shorter or lower-rate WAV.");
     }
 
     private static String mediaType(String contentType) {
