@@ -14,8 +14,9 @@ import java.nio.file.Path;
 
 /**
  * The options every bark4j command line shares (the speak command and the server): where the model
- * comes from and how it runs. Unset options keep the library's defaults, so each front end runs the
- * same fast path as {@code Synthesizer.builder()} unless the user asks for another.
+ * comes from, how it runs, and where the voice-cloning models come from. Unset options keep the
+ * library's defaults, so each front end runs the same fast path as {@code Synthesizer.builder()} unless
+ * the user asks for another.
  */
 public final class SynthesizerOptions {
 
@@ -51,6 +52,21 @@ public final class SynthesizerOptions {
     @Option(names = "--device", paramLabel = "NAME", description = "compute device, e.g. gpu0 (default: DJL's choice)")
     String device;
 
+    @Option(names = "--voice-cloning", paramLabel = "QUANTIZER", arity = "0..1",
+            fallbackValue = Synthesizer.DEFAULT_CLONING_QUANTIZER,
+            description = "enable voice cloning with the manifest's models, downloaded into the cache on first use:"
+                    + " HuBERT base and the quantizer QUANTIZER (default: ${FALLBACK-VALUE}, English)")
+    String cloningQuantizerModel;
+
+    @Option(names = "--cloning-hubert", paramLabel = "DIR",
+            description = "enable voice cloning with local models: a HuBERT folder (Hugging Face layout, e.g."
+                    + " facebook/hubert-base-ls960); needs --cloning-quantizer")
+    Path cloningHubertDir;
+
+    @Option(names = "--cloning-quantizer", paramLabel = "FILE",
+            description = "the quantizer .pth for --cloning-hubert (gitmylo's bark-voice-cloning-HuBERT-quantizer)")
+    Path cloningQuantizerFile;
+
     /** The local model folder, or null for a hub model. */
     public Path modelDir() {
         return source.modelDir;
@@ -71,6 +87,19 @@ public final class SynthesizerOptions {
     public String problem() {
         if (source.modelDir != null && !Files.isDirectory(source.modelDir)) {
             return "--model-dir " + source.modelDir + " is not a folder";
+        }
+        if (cloningQuantizerModel != null && (cloningHubertDir != null || cloningQuantizerFile != null)) {
+            return "give either --voice-cloning (the manifest's models) or --cloning-hubert and --cloning-quantizer"
+                    + " (local models), not both";
+        }
+        if ((cloningHubertDir == null) != (cloningQuantizerFile == null)) {
+            return "--cloning-hubert DIR and --cloning-quantizer FILE go together";
+        }
+        if (cloningHubertDir != null && !Files.isDirectory(cloningHubertDir)) {
+            return "--cloning-hubert " + cloningHubertDir + " is not a folder";
+        }
+        if (cloningQuantizerFile != null && !Files.isRegularFile(cloningQuantizerFile)) {
+            return "--cloning-quantizer " + cloningQuantizerFile + " is not a file";
         }
         return null;
     }
@@ -107,6 +136,26 @@ public final class SynthesizerOptions {
         }
         if (device != null) {
             b.device(device);
+        }
+        return b;
+    }
+
+    /** Whether a cloning flag was given. */
+    public boolean cloning() {
+        return cloningQuantizerModel != null || cloningHubertDir != null;
+    }
+
+    /**
+     * Applies the voice-cloning flags to {@code b} (from {@link #builder}); does nothing when none was
+     * given, so cloning stays off.
+     *
+     * @return {@code b}
+     */
+    public Synthesizer.Builder applyCloning(Synthesizer.Builder b) {
+        if (cloningHubertDir != null) {
+            b.voiceCloning(cloningHubertDir, cloningQuantizerFile);
+        } else if (cloningQuantizerModel != null) {
+            b.voiceCloning(cloningQuantizerModel);
         }
         return b;
     }

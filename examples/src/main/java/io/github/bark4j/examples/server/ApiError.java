@@ -29,11 +29,56 @@ final class ApiError extends RuntimeException {
     }
 
     static ApiError notFound(String message) {
-        return new ApiError(404, "invalid_request_error", message, null, "not_found", null);
+        return notFound(message, "not_found");
+    }
+
+    static ApiError notFound(String message, String code) {
+        return new ApiError(404, "invalid_request_error", message, null, code, null);
     }
 
     static ApiError tooLarge(String message) {
         return new ApiError(413, "invalid_request_error", message, null, "request_too_large", null);
+    }
+
+    static ApiError forbidden(String message, String param, String code) {
+        return new ApiError(403, "invalid_request_error", message, param, code, null);
+    }
+
+    static ApiError conflict(String message, String param, String code) {
+        return new ApiError(409, "invalid_request_error", message, param, code, null);
+    }
+
+    static ApiError unsupportedMediaType(String message) {
+        return new ApiError(415, "invalid_request_error", message, null, "unsupported_media_type", null);
+    }
+
+    /** A feature this server was not started with (the client can do nothing but ask its operator). */
+    static ApiError notEnabled(String message, String code) {
+        return new ApiError(501, "invalid_request_error", message, null, code, null);
+    }
+
+    static ApiError busy(String message, String code, int retryAfterSeconds) {
+        return new ApiError(429, "rate_limit_error", message, null, code, retryAfterSeconds);
+    }
+
+    /**
+     * An error that Jetty found before any route ran (a malformed URI or header, a URI or headers too
+     * long), with Jetty's reason in the message.
+     */
+    static ApiError protocol(int status, String reason) {
+        String code = switch (status) {
+            case 413 -> "request_too_large";
+            case 414 -> "uri_too_long";
+            case 431 -> "headers_too_large";
+            case 505 -> "http_version_not_supported";
+            default -> status >= 500 ? "server_error" : "bad_request";
+        };
+        String message = status >= 500 ? "The server could not handle this request (HTTP " + status + ")."
+                : "The server could not read this HTTP request: " + (reason == null || reason.isBlank()
+                        ? "HTTP " + status : reason) + ". Check the URL (percent-encode special characters)"
+                        + " and the headers.";
+        return new ApiError(status, status >= 500 ? "server_error" : "invalid_request_error", message, null, code,
+                null);
     }
 
     static ApiError queueFull(int retryAfterSeconds) {

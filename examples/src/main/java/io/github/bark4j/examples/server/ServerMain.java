@@ -17,14 +17,24 @@ import java.util.concurrent.Callable;
 /** {@code java -jar bark4j-server.jar --model-dir DIR}: the speech server's command line. */
 @Command(name = "bark4j-server", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Serves Bark text-to-speech over HTTP: OpenAI's POST /v1/audio/speech (streamed, batched), "
-                + "a web page at /, /healthcheck, /v1/models, /v1/voices and /metrics.")
+                + "a web page at /, /healthcheck, /v1/models, /v1/voices (and voice cloning with POST /v1/voices) "
+                + "and /metrics.")
 public final class ServerMain implements Callable<Integer> {
 
     @Mixin
     SynthesizerOptions model;
 
-    @Option(names = "--voices", paramLabel = "DIR", description = "extra voice presets: the .npz files in DIR")
+    @Option(names = "--voices", paramLabel = "DIR", description = "extra voice presets: the .npz files in DIR;"
+            + " voices cloned by POST /v1/voices are saved there (without it they live in memory only)")
     Path voicesDir;
+
+    @Option(names = "--max-upload-mb", defaultValue = "32", paramLabel = "MB",
+            description = "largest voice-cloning upload (default ${DEFAULT-VALUE})")
+    int maxUploadMb;
+
+    @Option(names = "--max-upload-seconds", defaultValue = "120", paramLabel = "S",
+            description = "longest voice-cloning recording; cloning uses its last 30 s (default ${DEFAULT-VALUE})")
+    double maxUploadSeconds;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default ${DEFAULT-VALUE})")
     String host;
@@ -82,13 +92,19 @@ public final class ServerMain implements Callable<Integer> {
         String modelId = model.modelName();
         ServerSettings settings;
         try {
+            if (maxUploadMb < 1 || maxUploadMb > Synthesizer.MAX_CLONE_STREAM_BYTES >> 20) {
+                throw new IllegalArgumentException("--max-upload-mb must be 1 to "
+                        + (Synthesizer.MAX_CLONE_STREAM_BYTES >> 20));
+            }
+            ServerSettings.Cloning cloning = new ServerSettings.Cloning(maxUploadMb << 20, maxUploadSeconds,
+                    ServerSettings.Cloning.defaults().maxWaiting(), () -> { });
             settings = new ServerSettings(host, port, modelId, voicesDir, maxBatch, batchWindowMs, maxQueue,
                     maxInputChars, 64 * 1024, maxSeconds == null ? Double.POSITIVE_INFINITY : maxSeconds, segmentTokens,
-                    Duration.ofSeconds(shutdownSeconds), io.github.bark4j.ProgressListener.NONE);
+                    Duration.ofSeconds(shutdownSeconds), io.github.bark4j.ProgressListener.NONE, cloning);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
-        Synthesizer.Builder builder = model.builder(null);
+        Synthesizer.Builder builder = model.applyCloning(model.builder(null));
         SpeechServer server = SpeechServer.start(settings, builder::build);
         Thread hook = new Thread(server::close, "bark4j-server-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -3,12 +3,16 @@ package io.github.bark4j.examples.server;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.util.function.IntSupplier;
 
-/** The server's Prometheus metrics (Micrometer): requests by status, queue depth, batches, audio, speed. */
+/**
+ * The server's Prometheus metrics (Micrometer): requests by status, queue depth, batches, audio, speed,
+ * voice clones.
+ */
 final class ServerMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final DistributionSummary batchSize;
@@ -16,6 +20,8 @@ final class ServerMetrics {
     private final Counter generationSeconds;
     private final DistributionSummary realTimeFactor;
     private final Counter cancelled;
+    private final Counter voicesCloned;
+    private final Timer cloneTime;
 
     ServerMetrics(IntSupplier queueDepth) {
         Gauge.builder("bark4j.queue.depth", queueDepth::getAsInt).description("requests waiting for a batch")
@@ -31,6 +37,10 @@ final class ServerMetrics {
                 .register(registry);
         cancelled = Counter.builder("bark4j.requests.cancelled")
                 .description("requests whose client left before the answer was complete")
+                .register(registry);
+        voicesCloned = Counter.builder("bark4j.voices.cloned").description("voices cloned from uploaded recordings")
+                .register(registry);
+        cloneTime = Timer.builder("bark4j.voice.clone").description("wall time of each successful voice clone")
                 .register(registry);
     }
 
@@ -55,6 +65,12 @@ final class ServerMetrics {
 
     void cancelled() {
         cancelled.increment();
+    }
+
+    /** A voice was cloned in {@code seconds}. */
+    void voiceCloned(double seconds) {
+        voicesCloned.increment();
+        cloneTime.record(java.time.Duration.ofNanos((long) (seconds * 1e9)));
     }
 
     /** Batches run so far (for tests and logs). */

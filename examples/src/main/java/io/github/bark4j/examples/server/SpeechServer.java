@@ -3,8 +3,11 @@ package io.github.bark4j.examples.server;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
+import io.github.bark4j.BarkException;
 import io.github.bark4j.GenerationOptions;
+import io.github.bark4j.InvalidVoiceException;
 import io.github.bark4j.Synthesizer;
+import io.github.bark4j.VoicePreset;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -21,11 +24,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -34,8 +42,10 @@ import java.util.function.Supplier;
 
 /**
  * The speech server: OpenAI's {@code POST /v1/audio/speech} (streamed, batched), {@code /v1/models},
- * {@code /v1/voices}, {@code /healthcheck}, {@code /metrics} and a web page at {@code /}, on Javalin.
- * It listens at once and loads the model in the background; until then speech and health answer 503.
+ * {@code /v1/voices} (listed, cloned from uploads, downloaded as {@code .npz}, deleted),
+ * {@code /healthcheck}, {@code /metrics} and a web page at {@code /}, on Javalin. It listens at once
+ * and loads the model in the background; until then speech and health answer 503. Every error, also
+ * those Jetty answers before routing, is OpenAI-shaped JSON.
  */
 public final class SpeechServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SpeechServer.class);
@@ -56,6 +66,8 @@ public final class SpeechServer implements AutoCloseable {
     private volatile Synthesizer synth;
     private volatile BatchScheduler scheduler;
     private volatile VoiceCatalog voices;
+    /** Null when the synthesizer cannot clone voices. */
+    private volatile CloneQueue clones;
     private volatile SpeechRequest.Limits limits;
 
     private SpeechServer(ServerSettings settings) {
@@ -67,12 +79,16 @@ public final class SpeechServer implements AutoCloseable {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.http.compressionStrategy = CompressionStrategy.NONE;
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.routes.get("/", this::page);
             cfg.routes.get("/healthcheck", this::health);
             cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
                     .result(metrics.scrape()));
             cfg.routes.get("/v1/models", this::models);
             cfg.routes.get("/v1/voices", this::voiceList);
+            cfg.routes.post("/v1/voices", this::cloneVoice);
+            cfg.routes.get("/v1/voices/<name>", this::voiceFile);
+            cfg.routes.delete("/v1/voices/<name>", this::deleteVoice);
             cfg.routes.post("/v1/audio/speech", this::speech);
             cfg.routes.exception(ApiError.class, (e, ctx) -> answer(ctx, e));
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> answer(ctx, e.getStatus() == 413
@@ -86,11 +102,12 @@ public final class SpeechServer implements AutoCloseable {
             cfg.routes.error(404, ctx -> {
                 if (!ctx.res().isCommitted() && !isJson(ctx)) {
                     answer(ctx, ApiError.notFound("Unknown route: " + ctx.method() + " " + ctx.path()
-                            + ". See POST /v1/audio/speech, GET /v1/models, GET /v1/voices, GET /healthcheck."));
+                            + ". See POST /v1/audio/speech, GET /v1/models, GET and POST /v1/voices,"
+                            + " GET /healthcheck."));
                 }
             });
-            cfg.requestLogger.http((ctx, ms) -> metrics.request(ROUTES.contains(ctx.path()) ? ctx.path() : "other",
-                    ctx.res().getStatus()));
+            cfg.requestLogger.http((ctx, ms) -> metrics.request(ROUTES.contains(ctx.path()) ? ctx.path()
+                    : ctx.path().startsWith("/v1/voices/") ? "/v1/voices/{name}" : "other", ctx.res().getStatus()));
         });
     }
 
@@ -118,6 +135,7 @@ public final class SpeechServer implements AutoCloseable {
             Synthesizer s = loader.get();
             synth = s;
             voices = new VoiceCatalog(s.availableVoices(), settings.voicesDir());
+            clones = s.canCloneVoices() ? new CloneQueue(s, settings.cloning(), metrics) : null;
             Set<String> ids = new LinkedHashSet<>();
             ids.add(settings.modelId());
             ids.addAll(OPENAI_MODELS);
@@ -129,12 +147,17 @@ public final class SpeechServer implements AutoCloseable {
             synchronized (this) {
                 if (state != State.LOADING) {
                     b.shutdown(Duration.ZERO);
+                    if (clones != null) {
+                        clones.shutdown(Duration.ZERO);
+                    }
                     s.close(); // stopped while loading
                     return;
                 }
                 state = State.READY;
             }
-            LOG.info("model {} ready on {} ({})", settings.modelId(), s.device(), s.precision());
+            LOG.info("model {} ready on {} ({}); voice cloning {}", settings.modelId(), s.device(), s.precision(),
+                    clones == null ? "off" : voices.persistent() ? "on, saved in " + settings.voicesDir()
+                    : "on, cloned voices kept in memory");
         } catch (RuntimeException | Error e) {
             failure = e.getMessage();
             state = State.FAILED;
@@ -202,6 +225,8 @@ public final class SpeechServer implements AutoCloseable {
         o.addProperty("running", scheduler.runningJobs());
         o.addProperty("max_batch", settings.maxBatch());
         o.addProperty("max_queue", settings.maxQueue());
+        o.addProperty("voice_cloning", clones != null);
+        o.addProperty("clones_pending", clones == null ? 0 : clones.pending());
         ctx.contentType("application/json").result(o.toString());
     }
 
@@ -229,9 +254,124 @@ public final class SpeechServer implements AutoCloseable {
         voices.names().forEach(names::add);
         JsonObject aliases = new JsonObject();
         voices.aliases().forEach(aliases::addProperty);
+        JsonArray user = new JsonArray();
+        voices.userVoices().forEach(user::add);
+        JsonObject cloning = new JsonObject();
+        cloning.addProperty("enabled", clones != null);
+        cloning.addProperty("persistent", voices.persistent());
+        cloning.addProperty("max_upload_bytes", settings.cloning().maxUploadBytes());
+        cloning.addProperty("max_upload_seconds", settings.cloning().maxUploadSeconds());
+        cloning.addProperty("name_pattern", VoiceCatalog.NAME.pattern());
         JsonObject o = new JsonObject();
         o.add("voices", names);
         o.add("aliases", aliases);
+        o.add("user_voices", user);
+        o.add("cloning", cloning);
+        ctx.contentType("application/json").result(o.toString());
+    }
+
+    /**
+     * {@code POST /v1/voices}: clones a voice from an uploaded WAV and registers it under its name.
+     * A raw body's name ({@code ?name=}) is checked before the body is read; a form's after.
+     */
+    private void cloneVoice(Context ctx) throws IOException, InterruptedException {
+        requireReady();
+        CloneQueue queue = clones;
+        if (queue == null) {
+            throw ApiError.notEnabled("Voice cloning is not enabled on this server: start it with --voice-cloning"
+                    + " (the default models, downloaded on first use) or --cloning-hubert DIR --cloning-quantizer"
+                    + " FILE.", "voice_cloning_disabled");
+        }
+        boolean overwrite = flag(ctx, "overwrite");
+        boolean multipart = VoiceUpload.isMultipart(ctx);
+        if (!multipart) {
+            voices.checkNewName(ctx.queryParam("name"), overwrite);
+        }
+        activeResponses.incrementAndGet();
+        try (CloneQueue.Place place = queue.enter()) {
+            ServerSettings.Cloning limits = settings.cloning();
+            VoiceUpload upload = VoiceUpload.read(ctx, limits.maxUploadBytes());
+            if (multipart) {
+                voices.checkNewName(upload.name(), overwrite);
+            }
+            OptionalDouble seconds = WavDuration.seconds(upload.wav());
+            if (seconds.isPresent() && seconds.getAsDouble() > limits.maxUploadSeconds()) {
+                throw ApiError.badRequest(String.format(Locale.ROOT, "The recording is %.1f s long; this server"
+                        + " takes at most %.0f s (--max-upload-seconds), and cloning uses only the last 30 s: trim"
+                        + " it, e.g. ffmpeg -sseof -30 -i in.wav out.wav.", seconds.getAsDouble(),
+                        limits.maxUploadSeconds()), "file", "audio_too_long");
+            }
+            VoicePreset preset = queue.clone(upload.wav(), new ClientWatch(ctx.req(), () -> { }));
+            if (preset == null) {
+                return; // the client went away; nothing is registered
+            }
+            boolean replaced = voices.add(upload.name(), preset, overwrite);
+            JsonObject o = new JsonObject();
+            o.addProperty("object", "voice");
+            o.addProperty("name", upload.name());
+            o.addProperty("replaced", replaced);
+            o.addProperty("persistent", voices.persistent());
+            o.addProperty("seconds", Math.round(preset.finePrompt()[0].length / 75.0 * 100) / 100.0);
+            o.addProperty("download", "/v1/voices/" + upload.name() + ".npz");
+            ctx.status(replaced ? 200 : 201).header("Location", "/v1/voices/" + upload.name())
+                    .contentType("application/json").result(o.toString());
+        } finally {
+            activeResponses.decrementAndGet();
+        }
+    }
+
+    private static boolean flag(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        if (v == null || v.equals("false") || v.equals("0")) {
+            return false;
+        }
+        if (v.isEmpty() || v.equals("true") || v.equals("1")) {
+            return true;
+        }
+        throw ApiError.badRequest("?" + name + "= must be true or false.", name, "invalid_value");
+    }
+
+    /** {@code GET /v1/voices/NAME} (or {@code NAME.npz}): the preset as Bark's {@code .npz}. */
+    private void voiceFile(Context ctx) throws IOException {
+        requireReady();
+        String name = ctx.pathParam("name");
+        Optional<VoiceCatalog.Voice> voice = voices.lookup(name);
+        if (voice.isEmpty() && name.endsWith(".npz")) {
+            voice = voices.lookup(name.substring(0, name.length() - ".npz".length()));
+        }
+        VoiceCatalog.Voice v = voice.orElseThrow(() -> ApiError.notFound("There is no voice '"
+                + VoiceCatalog.shown(name) + "'; GET /v1/voices lists them.", "voice_not_found"));
+        VoicePreset preset;
+        try {
+            preset = v.preset() != null ? v.preset() : synth.voice(v.modelPreset());
+        } catch (InvalidVoiceException e) {
+            throw ApiError.badRequest("Voice '" + v.name() + "' cannot be used: " + e.getMessage(), "voice",
+                    "invalid_voice");
+        }
+        Path tmp = Files.createTempFile("bark4j-voice-", ".npz");
+        try {
+            preset.save(tmp);
+            byte[] npz = Files.readAllBytes(tmp);
+            String base = v.name().substring(v.name().lastIndexOf('/') + 1);
+            String file = (VoiceCatalog.NAME.matcher(base).matches() ? base : "voice") + ".npz";
+            ctx.contentType("application/octet-stream").header("Content-Disposition", "attachment; filename=\""
+                    + file + "\"").result(npz);
+        } catch (BarkException e) {
+            throw new IOException("cannot write the preset of " + v.name(), e);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** {@code DELETE /v1/voices/NAME}: removes a cloned or folder voice (never a model preset). */
+    private void deleteVoice(Context ctx) {
+        requireReady();
+        String name = ctx.pathParam("name");
+        voices.remove(name);
+        JsonObject o = new JsonObject();
+        o.addProperty("object", "voice");
+        o.addProperty("name", name);
+        o.addProperty("deleted", true);
         ctx.contentType("application/json").result(o.toString());
     }
 
@@ -393,6 +533,10 @@ public final class SpeechServer implements AutoCloseable {
         BatchScheduler b = scheduler;
         if (b != null) {
             b.shutdown(grace);
+        }
+        CloneQueue c = clones;
+        if (c != null) {
+            c.shutdown(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         while (activeResponses.get() > 0 && System.nanoTime() < deadline + TimeUnit.SECONDS.toNanos(2)) {
             try {

@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
 
 /**
  * The README's server command as a user runs it: {@code java -jar bark4j-server.jar --model-dir DIR}
- * in a child process answers a speech request, then on SIGTERM finishes the request in flight and
- * exits within its shutdown time.
+ * (with the local voice-cloning models) in a child process answers a speech request and clones a voice,
+ * then on SIGTERM finishes the request in flight and exits within its shutdown time.
  */
 class ServerJarIT {
     private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
@@ -37,9 +37,12 @@ class ServerJarIT {
 
     @Test
     void servesAndStopsGracefullyOnSigterm() throws Exception {
+        Path clone = ServerTestSupport.cloneFixture();
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                jar().toString(), "--model-dir", ServerTestSupport.fixture().toString(), "--port", "0",
-                "--max-seconds", "0.5", "--shutdown-seconds", "20").redirectErrorStream(true).start();
+                jar().toString(), "--model-dir", clone.resolve("bark").toString(), "--port", "0",
+                "--max-seconds", "0.5", "--shutdown-seconds", "20", "--cloning-hubert", clone.resolve("hubert").toString(),
+                "--cloning-quantizer", clone.resolve("quantizer/tiny_quantizer_v0.pth").toString(),
+                "--max-upload-mb", "4").redirectErrorStream(true).start();
         List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -83,6 +86,17 @@ class ServerJarIT {
             assertEquals(200, first.statusCode());
             assertTrue(ServerTestSupport.pcmOfStreamedWav(first.body()).length > 0);
 
+            // the cloning flags reach the synthesizer: a raw WAV upload clones (FP32 gives the golden tokens)
+            HttpResponse<String> cloned = ServerTestSupport.HTTP.send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + port + "/v1/voices?name=jar-voice")).header("Content-Type", "audio/wav")
+                    .POST(HttpRequest.BodyPublishers.ofFile(clone.resolve("audio/rec_c_48k_mono_f32.wav"))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(201, cloned.statusCode(), cloned.body());
+            assertFalse(ServerTestSupport.json(cloned.body()).get("persistent").getAsBoolean(), "no --voices: memory");
+            JsonObject voices = ServerTestSupport.json(ServerTestSupport.HTTP.send(HttpRequest.newBuilder(URI.create(
+                    "http://127.0.0.1:" + port + "/v1/voices")).build(), HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals(4 << 20, voices.getAsJsonObject("cloning").get("max_upload_bytes").getAsInt());
+
             CompletableFuture<HttpResponse<byte[]>> inFlight = ServerTestSupport.HTTP.sendAsync(request,
                     HttpResponse.BodyHandlers.ofByteArray());
             Thread.sleep(100);
@@ -106,11 +120,27 @@ class ServerJarIT {
 
     @Test
     void usageErrorsExitWithTwo() throws Exception {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                jar().toString(), "--port", "1").redirectErrorStream(true).start();
+        String out = usageError("--port", "1");
+        assertTrue(out.contains("--model-dir"), out);
+        String model = ServerTestSupport.cloneFixture().resolve("bark").toString();
+        String hubert = ServerTestSupport.cloneFixture().resolve("hubert").toString();
+        out = usageError("--model-dir", model, "--voice-cloning", "--cloning-hubert", hubert, "--cloning-quantizer",
+                hubert);
+        assertTrue(out.contains("not both"), out);
+        out = usageError("--model-dir", model, "--cloning-hubert", hubert);
+        assertTrue(out.contains("go together"), out);
+        out = usageError("--model-dir", model, "--max-upload-mb", "0");
+        assertTrue(out.contains("--max-upload-mb"), out);
+    }
+
+    private static String usageError(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-jar", jar().toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, p.exitValue(), out);
-        assertTrue(out.contains("--model-dir"), out);
+        return out;
     }
 }

@@ -328,4 +328,26 @@ class SpeechServerTest {
         }
     }
 
+    /** Without cloning models, POST /v1/voices says how to start the server; presets still download. */
+    @Test
+    void withoutCloningUploadsGet501AndPresetsStillDownload(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        var upload = ServerTestSupport.postBytes(server, "/v1/voices?name=mine", "audio/wav", new byte[64]);
+        assertEquals(501, upload.statusCode());
+        assertOpenAiError(upload.body(), "invalid_request_error", null, "voice_cloning_disabled");
+        assertTrue(new String(upload.body(), StandardCharsets.UTF_8).contains("--voice-cloning"));
+        JsonObject voices = json(get(server, "/v1/voices").body());
+        assertFalse(voices.getAsJsonObject("cloning").get("enabled").getAsBoolean(), voices.toString());
+
+        var npz = ServerTestSupport.HTTP.send(java.net.http.HttpRequest.newBuilder(ServerTestSupport.uri(server,
+                "/v1/voices/onyx.npz")).build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, npz.statusCode());
+        assertTrue(npz.headers().firstValue("Content-Disposition").orElseThrow().contains("en_speaker_6.npz"));
+        java.nio.file.Path file = tmp.resolve("onyx.npz");
+        java.nio.file.Files.write(file, npz.body());
+        VoicePreset expected = VoicePreset.load(ServerTestSupport.voices().resolve("v2/en_speaker_6.npz"));
+        assertArrayEquals(expected.finePrompt(), VoicePreset.load(file).finePrompt());
+        assertArrayEquals(expected.semanticPrompt(), VoicePreset.load(file).semanticPrompt());
+    }
+
 }
