@@ -6,6 +6,7 @@ import io.github.bark4j.GenerationOptions;
 import io.github.bark4j.Speech;
 import io.github.bark4j.Stage;
 import io.github.bark4j.Synthesizer;
+import io.github.bark4j.VoicePreset;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -53,7 +54,14 @@ public final class Speak implements Callable<Integer> {
     @Option(names = "--voice", paramLabel = "NAME|FILE", description = "preset name (v2/en_speaker_6) or .npz file")
     String voice;
 
-    @Option(names = "--save-voice", paramLabel = "FILE", description = "also save this generation's voice as a preset (.npz)")
+    @Option(names = "--clone-voice", paramLabel = "WAV",
+            description = "clone the voice of a recording (5-30 s of speech, WAV) and speak with it; the cloning models"
+                    + " come from --cloning-hubert/--cloning-quantizer or --voice-cloning, else the manifest's defaults")
+    Path cloneVoice;
+
+    @Option(names = "--save-voice", paramLabel = "FILE",
+            description = "also save the voice as a preset (.npz): the cloned one, or this generation's; with"
+                    + " --clone-voice and no text, only clone and save")
     Path saveVoice;
 
     @Option(names = "--seed", paramLabel = "N", description = "reproducible sampling")
@@ -139,17 +147,46 @@ public final class Speak implements Callable<Integer> {
         if (problem == null && textFile != null && !text.isEmpty()) {
             problem = "give the text either as arguments or with --text-file, not both";
         }
+        if (problem == null && cloneVoice != null && voice != null) {
+            problem = "give either --voice or --clone-voice, not both";
+        }
+        if (problem == null && cloneVoice == null && model.cloning()) {
+            problem = "the cloning models are for --clone-voice WAV";
+        }
         if (problem != null) {
             throw new CommandLine.ParameterException(spec.commandLine(), problem);
         }
         PrintStream err = stderr;
+        boolean cloneOnly = cloneVoice != null && saveVoice != null && textFile == null && text.isEmpty();
         try {
-            String words = textFile != null ? readText(textFile)
+            String words = cloneOnly ? null : textFile != null ? readText(textFile)
                     : text.isEmpty() ? readStdin() : String.join(" ", text);
-            try (Synthesizer synth = model.builder(quiet ? null : new ProgressBar(err)).build()) {
+            Synthesizer.Builder builder = model.builder(quiet ? null : new ProgressBar(err));
+            if (cloneVoice != null) {
+                if (model.cloning()) {
+                    model.applyCloning(builder);
+                } else {
+                    builder.voiceCloning();
+                }
+            }
+            try (Synthesizer synth = builder.build()) {
                 if (listVoices) {
                     synth.availableVoices().forEach(stdout::println);
                     return 0;
+                }
+                VoicePreset cloned = null;
+                if (cloneVoice != null) {
+                    long t = System.nanoTime();
+                    cloned = synth.cloneVoice(cloneVoice);
+                    err.printf(Locale.ROOT, "cloned the voice of %s in %.1f s%n", cloneVoice,
+                            (System.nanoTime() - t) / 1e9);
+                    if (saveVoice != null) {
+                        cloned.save(saveVoice);
+                        err.println("saved the voice to " + saveVoice);
+                    }
+                    if (cloneOnly) {
+                        return 0;
+                    }
                 }
                 GenerationOptions.Builder g = GenerationOptions.builder();
                 if (greedy) {
@@ -176,7 +213,9 @@ public final class Speak implements Callable<Integer> {
                 if (single) {
                     g.longForm(false);
                 }
-                if (voice != null) {
+                if (cloned != null) {
+                    g.voice(cloned);
+                } else if (voice != null) {
                     if (voice.endsWith(".npz")) {
                         g.voice(Path.of(voice));
                     } else {
@@ -198,7 +237,7 @@ public final class Speak implements Callable<Integer> {
                 }
                 speech.warnings().forEach(w -> err.println("warning: " + w));
                 speech.writeWav(out);
-                if (saveVoice != null) {
+                if (saveVoice != null && cloned == null) {
                     speech.toVoicePreset().save(saveVoice);
                 }
                 if (srt != null) {
@@ -243,7 +282,7 @@ public final class Speak implements Callable<Integer> {
                 semanticTokens += part.semanticTokens().length;
                 if (firstAudio < 0) {
                     firstAudio = (System.nanoTime() - start) / 1e9;
-                    if (saveVoice != null && part.semanticTokens().length > 0) {
+                    if (saveVoice != null && cloneVoice == null && part.semanticTokens().length > 0) {
                         part.toVoicePreset().save(saveVoice);
                     }
                 }

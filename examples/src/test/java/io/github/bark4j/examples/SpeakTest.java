@@ -1,7 +1,10 @@
 package io.github.bark4j.examples;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.bark4j.VoicePreset;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,6 +68,46 @@ class SpeakTest {
                 "--precision", "bf16", "--attention", "eager", "--out", bf16.toString(), "Hello.");
         assertEquals(0, fast.code(), fast.err());
         assertTrue(Files.size(bf16) > 44);
+    }
+
+    /** --clone-voice on the tiny-clone fixture: the saved preset is the original code's, and it speaks. */
+    @Test
+    void clonesAVoiceSavesItAndSpeaksWithIt() {
+        Path clone = fixture().getParent().resolve("tiny-clone");
+        Path npz = tmp.resolve("me.npz");
+        Result saved = run("--model-dir", clone.resolve("bark").toString(), "--precision", "fp64",
+                "--cloning-hubert", clone.resolve("hubert").toString(), "--cloning-quantizer",
+                clone.resolve("quantizer/tiny_quantizer_v0.pth").toString(),
+                "--clone-voice", clone.resolve("audio/rec_a_44k_stereo_s16.wav").toString(), "--save-voice", npz.toString());
+        assertEquals(0, saved.code(), saved.err());
+        assertTrue(saved.err().contains("cloned the voice of"), saved.err());
+        VoicePreset golden = VoicePreset.load(clone.resolve("rec_a_v0.npz"));
+        VoicePreset mine = VoicePreset.load(npz);
+        assertArrayEquals(golden.semanticPrompt(), mine.semanticPrompt());
+        assertArrayEquals(golden.finePrompt(), mine.finePrompt());
+
+        Path wav = tmp.resolve("cloned.wav");
+        Result spoke = run("--model-dir", clone.resolve("bark").toString(), "--greedy", "--max-seconds", "0.5",
+                "--quiet", "--cloning-hubert", clone.resolve("hubert").toString(), "--cloning-quantizer",
+                clone.resolve("quantizer/tiny_quantizer_v0.pth").toString(), "--clone-voice",
+                clone.resolve("audio/rec_b_16k_mono_s16.wav").toString(), "--out", wav.toString(), "Hello in my voice.");
+        assertEquals(0, spoke.code(), spoke.err());
+        assertTrue(Files.exists(wav));
+
+        Result both = run("--model-dir", clone.resolve("bark").toString(), "--voice", "x.npz", "--clone-voice",
+                "a.wav", "Hi");
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("either --voice or --clone-voice"), both.err());
+        Result modelsAlone = run("--model-dir", clone.resolve("bark").toString(), "--cloning-hubert",
+                clone.resolve("hubert").toString(), "--cloning-quantizer",
+                clone.resolve("quantizer/tiny_quantizer_v0.pth").toString(), "Hi");
+        assertEquals(2, modelsAlone.code());
+        Result notWav = run("--model-dir", clone.resolve("bark").toString(), "--cloning-hubert",
+                clone.resolve("hubert").toString(), "--cloning-quantizer",
+                clone.resolve("quantizer/tiny_quantizer_v0.pth").toString(), "--clone-voice",
+                clone.resolve("golden.json").toString(), "--save-voice", npz.toString());
+        assertEquals(1, notWav.code());
+        assertTrue(notWav.err().contains("WAV"), notWav.err());
     }
 
     @Test
