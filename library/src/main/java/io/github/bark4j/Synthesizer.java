@@ -46,6 +46,10 @@ import java.util.stream.StreamSupport;
  * releases the native memory; a call that is still inside a native operation past that bound releases
  * it when it returns. Calls made after {@code close()} throw {@link SynthesizerClosedException}.
  *
+ * <p><b>Voices.</b> Presets come from the model ({@link #voice(String)}), from files
+ * ({@link VoicePreset#load(Path)}), from an earlier generation ({@link Speech#toVoicePreset()}), or from
+ * a recording of anyone speaking ({@link #cloneVoice(Path)}, with {@link Builder#voiceCloning()}).
+ *
  * <p><b>Errors.</b> Everything a call throws is a {@link BarkException} (engine failures, including a
  * device out of memory, arrive as {@link GenerationException}), except {@link NullPointerException}
  * for a null argument and {@link IllegalArgumentException} for option values out of range.
@@ -66,6 +70,9 @@ public final class Synthesizer implements AutoCloseable {
 
     /** How long {@link #close()} waits for calls in flight to reach their next step and stop. */
     public static final long CLOSE_WAIT_SECONDS = 30;
+
+    /** The most bytes {@link #cloneVoice(InputStream)} reads (a minute of 192 kHz stereo float32 is 92 MB). */
+    public static final int MAX_CLONE_STREAM_BYTES = 128 << 20;
 
     /** The quantizer of {@link Builder#voiceCloning()}: GitMylo's English quantizer for HuBERT base. */
     public static final String DEFAULT_CLONING_QUANTIZER = "GitMylo/bark-voice-cloning";
@@ -282,9 +289,6 @@ public final class Synthesizer implements AutoCloseable {
         Audio audio = WavReader.read(bytes, "the audio stream", VoiceCloner.MAX_SECONDS);
         return lifetime.whileOpen(() -> c.clone(audio));
     }
-
-    /** The most bytes {@link #cloneVoice(InputStream)} reads (a minute of 192 kHz stereo float32 is 92 MB). */
-    public static final int MAX_CLONE_STREAM_BYTES = 128 << 20;
 
     /**
      * A voice preset from mono samples in [-1, 1] at {@code sampleRate} Hz (8 to 192 kHz); see
