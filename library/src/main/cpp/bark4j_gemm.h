@@ -14,22 +14,26 @@
 // consecutive k of bfloat16 (vdpbf16ps multiplies pairs and adds both products into one FP32
 // lane). The MR x 32 microkernel keeps 2·MR zmm accumulators, loads the two vectors of a panel per
 // unit and broadcasts MR units of x straight from memory (x is not packed: a row of bfloat16 pairs
-// is already a row of units). Work is cut into tiles of (MC-row block, panel); inside a tile the
-// k axis runs in blocks of KC units, each block's panel slice (KC · 128 bytes) staying in L1
-// while every MR-row strip of the block passes over it, the block's slice of x (MC · KC units)
-// in L2. Accumulators go to y between k blocks and come back exactly (FP32 both ways), so each
-// output is still one chain over k in order, and results differ from libtorch's only by the
-// rounding of the summation order. Without k blocks the MLP's K = 3072 measured 10% slower than
-// libtorch in FP32: a 96-row block of x (1.2 MB) no longer fits the 1 MB L2.
+// is already a row of units); with its operands in L1 it runs at 95% of the vdpbf16ps peak. The
+// k axis runs in blocks of at most KC units (one block for K = 768, two or three for the MLP out's
+// K = 3072); inside a k block, tiles of (MC-row block, panel) go in row-block-major order, so a
+// block's slice of x (at most 96 x 1024 units, 384 KB) stays in L2 while every panel passes over
+// it, and each panel slice is read by the block's eight strips. Between k blocks the accumulators go
+// to y and come back exactly (FP32 both ways), so each output is still one chain over k in order,
+// and results differ from libtorch's only by the rounding of the summation order. Without k
+// blocks the MLP out measured 10% slower than libtorch in FP32: a 96-row block of x (1.2 MB at
+// K = 3072) no longer fits the 1 MB L2.
 //
 // Threads: libtorch's OpenMP pool (bark4j::pool_threads); they pack the panels between them, meet
-// at a barrier, then take tiles in row-block-major order from a shared counter (a short last block
-// or a slower core leaves no thread waiting for more than one tile, a few tens of microseconds).
+// at a barrier, then take a k block's tiles in row-block-major order from a shared counter (a short
+// last block or a slower core leaves no thread waiting for more than one tile, a few tens of
+// microseconds), and meet again before the next k block.
 //
 // Why pack per call rather than keep packed copies: a packed copy of every BF16 weight would be a
 // second 0.45 GB for bark-small next to the row-major copy the decode step and libtorch read, and
 // the issue asks for less memory, not more. Packing costs one read and one write of W per call
-// (16x16 register transposes of 32-bit units), a few percent of a 1024-row pass GEMM.
+// (16x16 register transposes of 32-bit units, W read from DRAM): 3% of a 1024-row pass GEMM's
+// time, 10% of a 257-row one.
 #ifndef BARK4J_GEMM_H
 #define BARK4J_GEMM_H
 
@@ -56,10 +60,11 @@ struct GemmF32 {
   static constexpr int MR = 12;
   static constexpr int NV = 2;
   static constexpr int NR = 16 * NV;
-  // 96 rows: 8 strips share each panel slice; with KC = 384 units the block's slice of x is
-  // 96 · 384 · 4 = 144 KB and a panel slice 48 KB (in L2 and L1)
+  // 96 rows: 8 strips share each panel slice
   static constexpr int MC = 96;
-  static constexpr int KC = 384;
+  // k blocks of at most 1024 units: a block's slice of x (96 · 1024 · 4 bytes = 384 KB) and a
+  // panel slice (128 KB) stay in the 1 MB L2 while every panel passes over the slice of x
+  static constexpr int KC = 1024;
   static Unit unit(const Elem* row, int, int64_t u) { return row[u]; }
   BARK4J_AVX512_BF16 static __m512 broadcast(const Elem* row, int64_t u) { return _mm512_set1_ps(row[u]); }
   BARK4J_AVX512_BF16 static __m512 broadcast_half(const Elem* row, int64_t u) { return broadcast(row, u); }
@@ -76,7 +81,7 @@ struct GemmBf16 {
   static constexpr int NV = 2;
   static constexpr int NR = 16 * NV;
   static constexpr int MC = 96;
-  static constexpr int KC = 384;
+  static constexpr int KC = 1024;  // as FP32: 384 KB of x, 128 KB of a panel per k block
   // unit u of a row of K elements; past K (K odd) the pair's high half is 0
   static Unit unit(const Elem* row, int K, int64_t u) {
     const uint32_t lo = row[2 * u];
@@ -112,9 +117,15 @@ struct GemmCall {
   float* y;
 };
 
-// Panels [p0, p1) of W (N, K) into packed (panel, units, 32), zero past N: where rows are whole
+// Panels [p0, p1) of W (N, K) into packed (panel, units, NR), zero past N: where rows are whole
 // 32-bit units (FP32; bfloat16 with K even) 16 x 16 blocks of units are transposed in registers,
 // the edges (N or the units not a multiple of 16, K odd) copied one by one.
+// Reading W: the blocks of a panel's NR rows advance along k together, so each row is a stream
+// 64 bytes per block, 32 streams at once; the hardware prefetcher follows too few of them, so each
+// block prefetches its rows' lines PACK_AHEAD blocks on (2.7x faster from DRAM: a 3.5 MB bfloat16
+// weight in 0.25 ms instead of 0.67 ms on a Zen 5 core; 2 to 4 blocks ahead measured best).
+constexpr int PACK_AHEAD = 3;
+
 template <typename Tr>
 BARK4J_AVX512 inline void gemm_pack(const typename Tr::Elem* w, int N, int K, int64_t units,
                                     typename Tr::Unit* packed, int64_t p0, int64_t p1) {
@@ -122,13 +133,16 @@ BARK4J_AVX512 inline void gemm_pack(const typename Tr::Elem* w, int N, int K, in
   const int64_t rowUnits = K / Tr::PER_UNIT;
   for (int64_t p = p0; p < p1; p++) {
     typename Tr::Unit* dst = packed + p * units * Tr::NR;
-    for (int half = 0; half < Tr::NV; half++) {
-      const int64_t n0 = p * Tr::NR + half * 16;
-      for (int64_t u0 = 0; u0 < units; u0 += 16) {
-        const int64_t un = units - u0 < 16 ? units - u0 : 16;
+    for (int64_t u0 = 0; u0 < units; u0 += 16) {
+      const int64_t un = units - u0 < 16 ? units - u0 : 16;
+      for (int half = 0; half < Tr::NV; half++) {
+        const int64_t n0 = p * Tr::NR + half * 16;
         if (wholeUnits && un == 16 && n0 + 16 <= N) {
-          transpose_16x16(reinterpret_cast<const float*>(w + n0 * K) + u0, rowUnits,
-                          reinterpret_cast<float*>(dst + u0 * Tr::NR + half * 16), Tr::NR);
+          const float* src = reinterpret_cast<const float*>(w + n0 * K) + u0;
+          for (int j = 0; j < 16; j++) {
+            _mm_prefetch(reinterpret_cast<const char*>(src + j * rowUnits + 16 * PACK_AHEAD), _MM_HINT_T0);
+          }
+          transpose_16x16(src, rowUnits, reinterpret_cast<float*>(dst + u0 * Tr::NR + half * 16), Tr::NR);
           continue;
         }
         for (int j = 0; j < 16; j++) {
@@ -209,9 +223,11 @@ BARK4J_AVX512_BF16 inline void gemm_tail(int rows, const GemmCall<Tr>& g, const 
   }
 }
 
-// Tiles [t0, t1): tile t is row block t / panels times panel t % panels, its k blocks in order.
+// Tiles [t0, t1) of k block [u0, u1): tile t is row block t / panels times panel t % panels.
 template <typename Tr>
-inline void gemm_tiles(const GemmCall<Tr>& g, int64_t t0, int64_t t1) {
+inline void gemm_tiles(const GemmCall<Tr>& g, int64_t u0, int64_t u1, int64_t t0, int64_t t1) {
+  const bool resume = u0 > 0;
+  const bool last = u1 == g.units;
   for (int64_t t = t0; t < t1; t++) {
     const int64_t block = t / g.panels;
     const int64_t p = t % g.panels;
@@ -226,18 +242,14 @@ inline void gemm_tiles(const GemmCall<Tr>& g, int64_t t0, int64_t t1) {
                             : static_cast<__mmask16>((1u << left) - 1u);
     }
     const typename Tr::Unit* panel = g.packed + p * g.units * Tr::NR;
-    for (int64_t u0 = 0; u0 < g.units; u0 += Tr::KC) {
-      const int64_t u1 = u0 + Tr::KC < g.units ? u0 + Tr::KC : g.units;
-      const bool resume = u0 > 0;
-      const float* bias = u1 == g.units && g.bias != nullptr ? g.bias + n0 : nullptr;
-      int64_t r = r0;
-      for (; r + Tr::MR <= r1; r += Tr::MR) {
-        gemm_tile<Tr, Tr::MR>(g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask, resume, bias);
-      }
-      if (r < r1) {
-        gemm_tail<Tr, Tr::MR - 1>(static_cast<int>(r1 - r), g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask,
-                                  resume, bias);
-      }
+    const float* bias = last && g.bias != nullptr ? g.bias + n0 : nullptr;
+    int64_t r = r0;
+    for (; r + Tr::MR <= r1; r += Tr::MR) {
+      gemm_tile<Tr, Tr::MR>(g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask, resume, bias);
+    }
+    if (r < r1) {
+      gemm_tail<Tr, Tr::MR - 1>(static_cast<int>(r1 - r), g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask,
+                                resume, bias);
     }
   }
 }
@@ -267,22 +279,29 @@ inline void gemm_run(const typename Tr::Elem* x, int64_t M, int K, const typenam
   typename Tr::Unit* packed = buffer.data();
   g.packed = packed;
   const int64_t tiles = (M + Tr::MC - 1) / Tr::MC * g.panels;
+  // k blocks of equal size, at most KC units
+  const int64_t kblocks = (g.units + Tr::KC - 1) / Tr::KC;
+  auto kbound = [&](int64_t b) { return g.units * b / kblocks; };
   const int threads = pool_threads();
   if (threads <= 1 || omp_in_parallel() || M * N * static_cast<int64_t>(K) < (1 << 20)) {
     gemm_pack<Tr>(w, N, K, g.units, packed, 0, g.panels);
-    gemm_tiles<Tr>(g, 0, tiles);
+    for (int64_t b = 0; b < kblocks; b++) gemm_tiles<Tr>(g, kbound(b), kbound(b + 1), 0, tiles);
     return;
   }
-  std::atomic<int64_t> next{0};
+  std::vector<std::atomic<int64_t>> next(kblocks);
+  for (auto& n : next) n.store(0, std::memory_order_relaxed);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
     const int nt = omp_get_num_threads();
     gemm_pack<Tr>(w, N, K, g.units, packed, g.panels * t / nt, g.panels * (t + 1) / nt);
+    for (int64_t b = 0; b < kblocks; b++) {
+      // the panels packed, or every tile of the k block before resumes it
 #pragma omp barrier
-    for (int64_t tile = next.fetch_add(1, std::memory_order_relaxed); tile < tiles;
-         tile = next.fetch_add(1, std::memory_order_relaxed)) {
-      gemm_tiles<Tr>(g, tile, tile + 1);
+      for (int64_t tile = next[b].fetch_add(1, std::memory_order_relaxed); tile < tiles;
+           tile = next[b].fetch_add(1, std::memory_order_relaxed)) {
+        gemm_tiles<Tr>(g, kbound(b), kbound(b + 1), tile, tile + 1);
+      }
     }
   }
 }
@@ -297,6 +316,18 @@ inline bool gemm_f32_available() { return isa_setting() == ISA_AVX512; }
 inline bool gemm_bf16_available() {
   static const bool has = detect_isa() == ISA_AVX512 && cpu_has_avx512_bf16();
   return has;
+}
+
+// Whether BF16 passes use gemm_bf16 now: where it is available, unless a benchmark switched it off
+// (set_bf16_gemm) to compare with libtorch's bfloat16 GEMM in the same process.
+inline bool& bf16_gemm_setting() {
+  static bool on = gemm_bf16_available();
+  return on;
+}
+
+inline bool set_bf16_gemm(bool on) {
+  bf16_gemm_setting() = on && gemm_bf16_available();
+  return bf16_gemm_setting();
 }
 
 // Whether gemm_bf16 runs the vdpbf16ps kernel (else the portable loop).
@@ -411,6 +442,10 @@ inline bool bark4j_gemm_bf16(long long x, bool xBf16, long long m, int k, long l
             reinterpret_cast<const float*>(bias));
   return true;
 }
+
+// Benchmark switch: whether BF16 passes use bark4j's bfloat16 GEMM (true, the default where the
+// CPU has AVX-512 BF16) or libtorch's; returns the setting now in use.
+inline bool bark4j_use_bf16_gemm(bool on) { return bark4j::set_bf16_gemm(on); }
 
 // Benchmark hook: peak_chains on `threads` threads at once (1 = the calling thread); returns the
 // FLOPs done by all of them (fewer threads if OpenMP gives fewer), or -1 where the instruction is missing (vdpbf16ps without AVX-512

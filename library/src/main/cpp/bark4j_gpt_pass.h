@@ -313,7 +313,7 @@ inline void bark4j_gpt_pass(long long plan, long long xHandle, int rows, int len
                                              static_cast<double*>(out), lastOnly, made);
   } else if (p.wtype == WEIGHT_BF16) {
     // bark4j's bfloat16 GEMM (FP32 products) where the CPU has AVX-512 BF16, else libtorch's
-    const bool own = gemm_bf16_available();
+    const bool own = bf16_gemm_setting();
     if (kvBf16) {
       auto* cache = cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr;
       if (own) {

@@ -147,6 +147,16 @@ public final class NativeKernels {
     }
 
     /**
+     * Whether BF16 passes multiply with bark4j's bfloat16 GEMM ({@code true}, the default where the
+     * CPU has AVX-512 BF16) or with libtorch's, for benchmarks that compare the two in one process.
+     * Returns the setting now in use (false where the CPU lacks AVX-512 BF16).
+     */
+    public static boolean useBf16Gemm(boolean on) {
+        NativeLibrary.requireAvailable();
+        return NativeOpsBridge.useBf16Gemm(on);
+    }
+
+    /**
      * The CPU's peak rate, for benchmarks: runs {@code rounds} rounds of 16 independent {@code
      * vfmadd231ps} (or, with {@code bf16}, {@code vdpbf16ps}) chains on zmm registers on each of
      * {@code threads} threads at once, and returns the FLOPs done (2 per multiply-add), or -1 where

@@ -116,6 +116,10 @@ public final class NativeOpsBridge {
     @Name("bark4j_gemm_bf16")
     static native boolean gemmBf16(long x, boolean xBf16, long m, int k, long w, int n, long bias, long y);
 
+    /** Whether BF16 passes use bark4j's bfloat16 GEMM (where the CPU has AVX-512 BF16) or libtorch's; the setting in use. */
+    @Name("bark4j_use_bf16_gemm")
+    static native boolean useBf16Gemm(boolean on);
+
     /** FLOPs of {@code rounds} rounds of 16 independent FMA (or vdpbf16ps) chains on each of {@code threads} threads; -1 without the instruction. */
     @Name("bark4j_peak_chains")
     static native double peakChains(boolean bf16, int threads, long rounds);
