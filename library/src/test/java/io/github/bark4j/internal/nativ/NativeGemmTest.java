@@ -26,15 +26,15 @@ import java.util.SplittableRandom;
  * <ul>
  *   <li>FP32, against libtorch's {@code linear} and an FP64 product: at the pass shapes of
  *       bark-small and bark (1024 positions, every weight, K up to 4096) and at shapes around its
- *       blocking (12-row strips, 96-row blocks, 32-output panels, k blocks of 384, k not a multiple
- *       of 16), so every tail runs. Its error from FP64 must stay within libtorch's own FP32 error
+ *       blocking (6-row strips, 96-row blocks, 64-output panels of four 16-output vectors, k blocks
+ *       of at most 1024, k not a multiple of 16), so every tail runs. Its error from FP64 must stay within libtorch's own FP32 error
  *       (or 1e-5).
  *   <li>BF16 (bfloat16 operands, FP32 sums), against a naive double loop over the same rounded
  *       operands: within the FP32 summation bound at every pass shape, and exactly equal where the
  *       operands are small integers (every partial sum is then exact in FP32, so any wrong or
- *       missing element shows), at the pass shapes and around every blocking edge (12-row strips,
- *       96-row blocks, 32-output panels, k pairs, k blocks of 768, odd K), with and without bias, on
- *       one thread and two with the same bits.
+ *       missing element shows), at the pass shapes and around every blocking edge (6-row strips,
+ *       96-row blocks, 64-output panels, k pairs, k blocks of at most 2048, odd K), with and
+ *       without bias, on one thread and two with the same bits.
  * </ul>
  */
 class NativeGemmTest extends KernelTestBase {
@@ -43,14 +43,14 @@ class NativeGemmTest extends KernelTestBase {
         {1024, 4096}};
     /** (rows, out, in) around the blocking. */
     private static final int[][] EDGE_SHAPES = {
-        {1, 1, 1}, {1, 33, 5}, {11, 17, 16}, {12, 32, 17}, {13, 40, 100}, {95, 64, 33}, {96, 31, 768},
-        {97, 65, 31}, {200, 1, 3}, {887, 96, 64}, {13, 40, 383}, {25, 33, 385}, {97, 47, 769}, {30, 70, 2049},
+        {1, 1, 1}, {1, 33, 5}, {5, 17, 16}, {6, 64, 17}, {7, 65, 100}, {13, 63, 33}, {95, 64, 768}, {96, 31, 768},
+        {97, 129, 31}, {200, 1, 3}, {887, 96, 64}, {13, 40, 383}, {25, 33, 1025}, {7, 70, 2049}, {30, 130, 3073},
     };
-    /** (rows, out, in) around the BF16 blocking: strips of 12, blocks of 96, panels of 32, k blocks of 768, odd k. */
+    /** (rows, out, in) around the BF16 blocking: strips of 6, blocks of 96, panels of 64, k blocks of 2048, odd k. */
     private static final int[][] BF16_EDGE_SHAPES = {
-        {1, 1, 1}, {1, 1, 2}, {1, 33, 5}, {11, 17, 16}, {12, 32, 17}, {13, 40, 100}, {95, 64, 33}, {96, 31, 768},
-        {97, 65, 31}, {200, 1, 3}, {887, 96, 64}, {13, 16, 767}, {25, 15, 769}, {37, 48, 770}, {96, 33, 1537},
-        {100, 40, 3073}, {257, 100, 96},
+        {1, 1, 1}, {1, 1, 2}, {1, 33, 5}, {5, 17, 16}, {6, 64, 17}, {7, 65, 100}, {13, 63, 33}, {95, 64, 768},
+        {96, 31, 768}, {97, 129, 31}, {200, 1, 3}, {887, 96, 64}, {11, 16, 767}, {25, 15, 769}, {37, 48, 770},
+        {96, 33, 1537}, {13, 70, 2049}, {100, 40, 3073}, {7, 65, 4097}, {257, 100, 96},
     };
     /** Rows of the BF16 passes: the semantic prompt, the longest coarse re-prefill, a fine window. */
     private static final int[] PASS_ROWS = {257, 887, 1024};
