@@ -4,10 +4,14 @@
 //  - BF16: x and W bfloat16, products summed in FP32 by vdpbf16ps (the BF16 passes, where the
 //    CPU has AVX-512 BF16), y FP32.
 //
-// Why our own: those passes are compute bound. libtorch 2.7.1's FP32 linear (MKL's sgemm on these
-// AMD CPUs) runs at about 155 GFLOP/s on two Zen 4 cores, 69% of their FMA peak; its bf16 linear
-// (oneDNN) at a fraction of the vdpbf16ps peak (PassKernelBenchmark, jmh/results/). Both element
-// types share one driver; only the microkernel's step differs (GemmF32, GemmBf16 below).
+// Why our own: those passes are compute bound. In FP32, libtorch 2.7.1's linear (MKL's sgemm on
+// these AMD CPUs) ran at about 155 GFLOP/s on two Zen 4 cores, 69% of their FMA peak, this GEMM
+// at about 190. In BF16, libtorch's linear (oneDNN) is about as fast per core as this GEMM (both
+// at 75-85% of the vdpbf16ps peak of a Zen 5 core) but hands its product on rounded to bfloat16,
+// and its threads meet at barriers that a busy host makes expensive; this one keeps the product
+// in FP32 (one rounding fewer per matmul) and its threads never wait for each other. Measured in
+// jmh/results/ (PeakFlopsBenchmark, PassKernelBenchmark, PassAbBenchmark). Both element types
+// share one driver; only the microkernel's step differs (GemmF32, GemmBf16 below).
 //
 // Blocking. W is packed on every call into panels of NR = 64 outputs laid out unit-major
 // ([panel][unit][64]), where a unit is what one 32-bit lane holds: one k of FP32, a pair of
@@ -16,18 +20,17 @@
 // unit and broadcasts 6 units of x straight from memory (x is not packed: a row of bfloat16 pairs
 // is already a row of units); with its operands in L1 it runs at 95% of the vdpbf16ps peak. The
 // k axis runs in blocks of at most KC units (one block for K = 768, two or three for the MLP out's
-// K = 3072); inside a k block, tiles of (MC-row block, panel) go in row-block-major order, so a
-// block's slice of x (at most 96 x 1024 units, 384 KB) stays in L2 while every panel passes over
-// it, and each panel slice is read by the block's 16 strips. Between k blocks the accumulators go
-// to y and come back exactly (FP32 both ways), so each output is still one chain over k in order,
-// and results differ from libtorch's only by the rounding of the summation order. Without k
-// blocks the MLP out measured 10% slower than libtorch in FP32: a 96-row block of x (1.2 MB at
-// K = 3072) no longer fits the 1 MB L2.
+// K = 3072). Work is cut into tiles of (MC-row block, panel), each with all its k blocks in
+// order; inside a k block every 6-row strip of the block passes over the panel's slice (at most
+// 1024 units, 256 KB, in L2), so the slice is read from memory once for 16 strips. Between k
+// blocks the accumulators go to y and come back exactly (FP32 both ways), so each output is
+// still one chain over k in order, and results differ from libtorch's only by the rounding of the
+// summation order.
 //
-// Threads: libtorch's OpenMP pool (bark4j::pool_threads); they pack the panels between them, meet
-// at a barrier, then take a k block's tiles in row-block-major order from a shared counter (a short
-// last block or a slower core leaves no thread waiting for more than one tile, a few tens of
-// microseconds), and meet again before the next k block.
+// Threads: libtorch's OpenMP pool (bark4j::pool_threads). They take tiles in row-block-major
+// order from a shared counter (a short last block or a slower core leaves no thread waiting for
+// more than one tile, a few tens of microseconds; threads on one row block share its rows of x in
+// L3) and pack each panel when its first tile comes up: no barrier.
 //
 // Why pack per call rather than keep packed copies: a packed copy of every BF16 weight would be a
 // second 0.45 GB for bark-small next to the row-major copy the decode step and libtorch read, and
@@ -225,11 +228,12 @@ BARK4J_AVX512_BF16 inline void gemm_tail(int rows, const GemmCall<Tr>& g, const 
   }
 }
 
-// Tiles [t0, t1) of k block [u0, u1): tile t is row block t / panels times panel t % panels.
+// Tiles [t0, t1): tile t is row block t / panels times panel t % panels, its k blocks in order.
+// Within a k block each MR-row strip of the block passes over the panel's slice (KC units: 256 KB,
+// in L2), so the slice is read from memory once for 16 strips; between k blocks the accumulators
+// go to y and come back exactly.
 template <typename Tr>
-inline void gemm_tiles(const GemmCall<Tr>& g, int64_t u0, int64_t u1, int64_t t0, int64_t t1) {
-  const bool resume = u0 > 0;
-  const bool last = u1 == g.units;
+inline void gemm_tiles(const GemmCall<Tr>& g, int64_t t0, int64_t t1) {
   for (int64_t t = t0; t < t1; t++) {
     const int64_t block = t / g.panels;
     const int64_t p = t % g.panels;
@@ -244,16 +248,40 @@ inline void gemm_tiles(const GemmCall<Tr>& g, int64_t u0, int64_t u1, int64_t t0
                             : static_cast<__mmask16>((1u << left) - 1u);
     }
     const typename Tr::Unit* panel = g.packed + p * g.units * Tr::NR;
-    const float* bias = last && g.bias != nullptr ? g.bias + n0 : nullptr;
-    int64_t r = r0;
-    for (; r + Tr::MR <= r1; r += Tr::MR) {
-      gemm_tile<Tr, Tr::MR>(g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask, resume, bias);
-    }
-    if (r < r1) {
-      gemm_tail<Tr, Tr::MR - 1>(static_cast<int>(r1 - r), g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask,
-                                resume, bias);
+    // k blocks of equal size, at most KC units
+    const int64_t kblocks = (g.units + Tr::KC - 1) / Tr::KC;
+    for (int64_t b = 0; b < kblocks; b++) {
+      const int64_t u0 = g.units * b / kblocks;
+      const int64_t u1 = g.units * (b + 1) / kblocks;
+      const bool resume = b > 0;
+      const float* bias = b == kblocks - 1 && g.bias != nullptr ? g.bias + n0 : nullptr;
+      int64_t r = r0;
+      for (; r + Tr::MR <= r1; r += Tr::MR) {
+        gemm_tile<Tr, Tr::MR>(g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0, mask, resume, bias);
+      }
+      if (r < r1) {
+        gemm_tail<Tr, Tr::MR - 1>(static_cast<int>(r1 - r), g, g.x + r * g.K, u0, u1, panel, g.y + r * g.N + n0,
+                                  mask, resume, bias);
+      }
     }
   }
+}
+
+// Panel states while threads share a call: each panel is packed by the first thread that needs it.
+enum PanelState { PANEL_EMPTY = 0, PANEL_PACKING = 1, PANEL_READY = 2 };
+
+// Returns once panel p is packed: packs it when no other thread has begun to, else waits for the
+// one that has (it began at most one panel's packing ago, a few microseconds).
+template <typename Tr>
+inline void gemm_panel_ready(const typename Tr::Elem* w, const GemmCall<Tr>& g, int64_t p, std::atomic<int>& state) {
+  if (state.load(std::memory_order_acquire) == PANEL_READY) return;
+  int expected = PANEL_EMPTY;
+  if (state.compare_exchange_strong(expected, PANEL_PACKING, std::memory_order_acq_rel)) {
+    gemm_pack<Tr>(w, g.N, g.K, g.units, const_cast<typename Tr::Unit*>(g.packed), p, p + 1);
+    state.store(PANEL_READY, std::memory_order_release);
+    return;
+  }
+  while (state.load(std::memory_order_acquire) != PANEL_READY) _mm_pause();
 }
 
 // y (M, N) = x (M, K) · W (N, K)ᵀ + bias (or none), x and W of Tr's element type, contiguous, y
@@ -281,29 +309,26 @@ inline void gemm_run(const typename Tr::Elem* x, int64_t M, int K, const typenam
   typename Tr::Unit* packed = buffer.data();
   g.packed = packed;
   const int64_t tiles = (M + Tr::MC - 1) / Tr::MC * g.panels;
-  // k blocks of equal size, at most KC units
-  const int64_t kblocks = (g.units + Tr::KC - 1) / Tr::KC;
-  auto kbound = [&](int64_t b) { return g.units * b / kblocks; };
   const int threads = pool_threads();
   if (threads <= 1 || omp_in_parallel() || M * N * static_cast<int64_t>(K) < (1 << 20)) {
     gemm_pack<Tr>(w, N, K, g.units, packed, 0, g.panels);
-    for (int64_t b = 0; b < kblocks; b++) gemm_tiles<Tr>(g, kbound(b), kbound(b + 1), 0, tiles);
+    gemm_tiles<Tr>(g, 0, tiles);
     return;
   }
-  std::vector<std::atomic<int64_t>> next(kblocks);
-  for (auto& n : next) n.store(0, std::memory_order_relaxed);
+  // No barrier: threads take tiles in row-block-major order from a shared counter and pack each
+  // panel when its first tile comes up, so a thread the OS has paused holds up the others only
+  // if they need the one panel it is packing. (A barrier after packing every panel, and one
+  // between k blocks, measured 1.1-1.6x slower, median of alternating calls, on two cores busy
+  // with other work; alike on free cores.)
+  std::vector<std::atomic<int>> states(g.panels);
+  for (auto& st : states) st.store(PANEL_EMPTY, std::memory_order_relaxed);
+  std::atomic<int64_t> next{0};
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-    gemm_pack<Tr>(w, N, K, g.units, packed, g.panels * t / nt, g.panels * (t + 1) / nt);
-    for (int64_t b = 0; b < kblocks; b++) {
-      // the panels packed, or every tile of the k block before resumes it
-#pragma omp barrier
-      for (int64_t tile = next[b].fetch_add(1, std::memory_order_relaxed); tile < tiles;
-           tile = next[b].fetch_add(1, std::memory_order_relaxed)) {
-        gemm_tiles<Tr>(g, kbound(b), kbound(b + 1), tile, tile + 1);
-      }
+    for (int64_t tile = next.fetch_add(1, std::memory_order_relaxed); tile < tiles;
+         tile = next.fetch_add(1, std::memory_order_relaxed)) {
+      gemm_panel_ready<Tr>(w, g, tile % g.panels, states[tile % g.panels]);
+      gemm_tiles<Tr>(g, tile, tile + 1);
     }
   }
 }
