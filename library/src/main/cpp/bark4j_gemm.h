@@ -6,12 +6,12 @@
 //
 // Why our own: those passes are compute bound. In FP32, libtorch 2.7.1's linear (MKL's sgemm on
 // these AMD CPUs) ran at about 155 GFLOP/s on two Zen 4 cores, 69% of their FMA peak, this GEMM
-// at about 190. In BF16, libtorch's linear (oneDNN) is about as fast per core as this GEMM (both
-// at 75-85% of the vdpbf16ps peak of a Zen 5 core) but hands its product on rounded to bfloat16,
-// and its threads meet at barriers that a busy host makes expensive; this one keeps the product
-// in FP32 (one rounding fewer per matmul) and its threads never wait for each other. Measured in
-// jmh/results/ (PeakFlopsBenchmark, PassKernelBenchmark, PassAbBenchmark). Both element types
-// share one driver; only the microkernel's step differs (GemmF32, GemmBf16 below).
+// at about 190; at K = 3072 (the MLP out) too it took about half of libtorch's time side by side
+// on a busy Zen 5 host. In BF16, libtorch's linear (oneDNN) is as fast as this GEMM (within 5-10% either way per
+// shape on Zen 5, both at 70-85% of a core's vdpbf16ps peak) but rounds its product to bfloat16;
+// this one hands it on in FP32, one rounding fewer per matmul. jmh/results/2026-12-07-cpu2-zen5-
+// bf16-gemm.md (PeakFlopsBenchmark, GemmAbBenchmark, PassAbBenchmark). Both element types share
+// one driver; only the microkernel's step differs (GemmF32, GemmBf16 below).
 //
 // Blocking. W is packed on every call into panels of NR = 64 outputs laid out unit-major
 // ([panel][unit][64]), where a unit is what one 32-bit lane holds: one k of FP32, a pair of

@@ -3,9 +3,11 @@ package io.github.bark4j.jmh;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import io.github.bark4j.internal.model.Ops;
 import io.github.bark4j.internal.nativ.NativeKernels;
 import io.github.bark4j.internal.nativ.NativeOps;
 
@@ -27,12 +29,13 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The BF16 passes' GEMM, bark4j's against libtorch's, A/B in one process: each call runs one
- * {@code y = x · Wᵀ} of a pass shape with libtorch's bfloat16 {@code linear} (oneDNN) and one with
- * {@code bark4j_gemm.h}'s bfloat16 GEMM, the order alternating from call to call, both on the same
- * bfloat16 operands in native memory. W cycles through copies that together exceed the L3, so it
- * comes from DRAM as in a pass (48 different weights per fine pass). {@link PassKernelBenchmark}
- * times each alone; this one is for a shared host, where only times taken side by side compare.
+ * The passes' GEMM, bark4j's against libtorch's, A/B in one process: each call runs one {@code y =
+ * x · Wᵀ} of a pass shape with libtorch and one with {@code bark4j_gemm.h}, the order alternating
+ * from call to call. BF16: libtorch's bfloat16 {@code linear} (oneDNN) and bark4j's bfloat16 GEMM
+ * on the same bfloat16 operands in native memory; FP32: libtorch's {@code linear} through DJL (MKL)
+ * and bark4j's FP32 GEMM. W cycles through copies that together exceed the L3, so it comes from
+ * DRAM as in a pass (48 different weights per fine pass). {@link PassKernelBenchmark} times each
+ * alone; this one is for a shared host, where only times taken side by side compare.
  *
  * <p>Secondary results, each the median over the iteration's calls: {@code libtorch-ms}, {@code
  * bark4j-ms} and {@code ratio} (bark4j / libtorch of one call pair). Threads: libtorch's ({@code
@@ -57,8 +60,15 @@ public class GemmAbBenchmark {
         @Param({"257", "887", "1024"})
         public int rows;
 
+        /** BF16 or FP32 operands. */
+        @Param({"BF16"})
+        public String precision;
+
         NDManager manager;
         NDArray y;
+        /** FP32: x and the weight copies. */
+        NDArray xF32;
+        NDArray[] weightsF32;
         long x;
         long xAddress;
         long[] weights;
@@ -80,6 +90,20 @@ public class GemmAbBenchmark {
             String[] f = op.split("x");
             out = Integer.parseInt(f[0]);
             in = Integer.parseInt(f[1]);
+            y = manager.zeros(new Shape(rows, out));
+            if (precision.equals("FP32")) {
+                int copies = (int) (WEIGHT_BYTES / (4L * out * in)) + 1;
+                weightsF32 = new NDArray[copies];
+                for (int c = 0; c < copies; c++) {
+                    weightsF32[c] = manager.randomNormal(0, (float) (1 / Math.sqrt(in)), new Shape(out, in),
+                            DataType.FLOAT32);
+                }
+                xF32 = manager.randomNormal(new Shape(rows, in));
+                if (!NativeKernels.gemmF32(xF32, weightsF32[0], y)) {
+                    throw new IllegalStateException("skip: the FP32 GEMM needs AVX-512");
+                }
+                return;
+            }
             int copies = (int) (WEIGHT_BYTES / (2L * out * in)) + 1;
             weights = new long[copies];
             weightAddresses = new long[copies];
@@ -94,7 +118,6 @@ public class GemmAbBenchmark {
                 x = NativeOps.toBf16Tensor(input);
                 xAddress = NativeOps.bf16Address(x);
             }
-            y = manager.zeros(new Shape(rows, out));
             if (!NativeKernels.gemmBf16(xAddress, rows, weightAddresses[0], out, in, y)) {
                 throw new IllegalStateException("skip: the BF16 GEMM needs AVX-512 BF16");
             }
@@ -127,7 +150,7 @@ public class GemmAbBenchmark {
 
         @TearDown(Level.Trial)
         public void close() {
-            for (long w : weights) {
+            for (long w : weights == null ? new long[0] : weights) {
                 NativeOps.freeTensor(w);
             }
             NativeOps.freeTensor(x);
@@ -138,7 +161,7 @@ public class GemmAbBenchmark {
     @Benchmark
     public void ab(Inputs in) {
         int c = in.calls++;
-        int w = c % in.weights.length;
+        int w = c % (in.weightsF32 != null ? in.weightsF32.length : in.weights.length);
         boolean bark4jFirst = c % 2 == 0;
         double first = timed(in, w, bark4jFirst);
         double second = timed(in, w, !bark4jFirst);
@@ -151,7 +174,16 @@ public class GemmAbBenchmark {
 
     private static double timed(Inputs in, int w, boolean bark4j) {
         long start = System.nanoTime();
-        if (bark4j) {
+        if (in.weightsF32 != null) {
+            if (bark4j) {
+                NativeKernels.gemmF32(in.xF32, in.weightsF32[w], in.y);
+            } else {
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    Ops.linear(in.xF32, in.weightsF32[w], null);
+                }
+            }
+        } else if (bark4j) {
             NativeKernels.gemmBf16(in.xAddress, in.rows, in.weightAddresses[w], in.out, in.in, in.y);
         } else {
             NativeOps.freeTensor(NativeOps.linearBf16Tensors(in.x, in.weights[w]));
