@@ -319,7 +319,8 @@ inline void gemm_run(const typename Tr::Elem* x, int64_t M, int K, const typenam
   // panel when its first tile comes up, so a thread the OS has paused holds up the others only
   // if they need the one panel it is packing. (A barrier after packing every panel, and one
   // between k blocks, measured 1.1-1.6x slower, median of alternating calls, on two cores busy
-  // with other work; alike on free cores.)
+  // with other work; on free cores the difference should be a few microseconds per call, not
+  // measured.)
   std::vector<std::atomic<int>> states(g.panels);
   for (auto& st : states) st.store(PANEL_EMPTY, std::memory_order_relaxed);
   std::atomic<int64_t> next{0};
