@@ -34,14 +34,7 @@
 #include "bark4j_kernels.h"
 #include "bark4j_rows.h"
 
-#define BARK4J_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
-
 namespace bark4j {
-
-inline bool cpu_has_avx512_bf16() {
-  static const bool has = __builtin_cpu_supports("avx512bf16");
-  return has;
-}
 
 // Whether passes with bfloat16 operands attend in bfloat16: where the CPU has AVX-512 BF16
 // (elsewhere the portable loops would be far slower than libtorch's FP32 SDPA). Which loops run

@@ -1,8 +1,8 @@
 // bark4j native full pass: one call runs a whole GPT forward over every position of a window
 // (the semantic prompt, each coarse re-prefill, each fine pass): pre-LayerNorm blocks with the
-// KV write into the caller's cache (causal models), bark4j_gemm.h's FP32 GEMM on AVX-512 and
-// libtorch's GEMM otherwise for the matmuls (its bfloat16 GEMM on the plan's bfloat16 weights),
-// attention with bark4j_attention.h's kernels (FP32 on AVX-512; with bfloat16 weights, bfloat16
+// KV write into the caller's cache (causal models), bark4j_gemm.h's GEMMs for the matmuls (FP32
+// on AVX-512; with bfloat16 weights, its bfloat16 GEMM where the CPU has AVX-512 BF16) and
+// libtorch's GEMM otherwise (its bfloat16 GEMM on the plan's bfloat16 weights), attention with bark4j_attention.h's kernels (FP32 on AVX-512; with bfloat16 weights, bfloat16
 // where the CPU has AVX-512 BF16) or else libtorch's fused SDPA, and the final norm.
 // Norms, bias adds, GELU, the head split and the residual stream are loops here, so Java makes no
 // tensors per layer and, with bfloat16 weights, activations go into the GEMMs as bfloat16 without
@@ -10,9 +10,10 @@
 //
 // Numerics are those of the Java Gpt: the residual stream, norms, biases, attention and the
 // result stay in the activation dtype (our FP32 GEMM and attention sum in another order than
-// libtorch's); a bfloat16 GEMM rounds its inputs and product to bfloat16,
-// exactly as Bf16Matmuls' GEMM path does. The one difference: with bfloat16 weights on a CPU with
-// AVX-512 BF16, attention rounds q, k, v and its probabilities to bfloat16 as well.
+// libtorch's); a bfloat16 GEMM rounds its inputs to bfloat16, exactly as Bf16Matmuls' GEMM path
+// does, and libtorch's rounds its product to bfloat16 too. The differences, with bfloat16 weights
+// on a CPU with AVX-512 BF16: bark4j's bfloat16 GEMM hands its product on in FP32 (one rounding
+// fewer), and attention rounds q, k, v and its probabilities to bfloat16 as well.
 //
 // Scratch tensors are made with libtorch's allocator, and every tensor made here is handed back
 // in `created` for the caller to free with DJL's deleter (this bridge has no libtorch headers, so
@@ -38,7 +39,7 @@
 namespace bark4j {
 
 // Tensors a pass makes besides one SDPA result per layer; the caller's `created` holds both.
-constexpr int PASS_SCRATCH = 8;
+constexpr int PASS_SCRATCH = 9;
 
 // Element type of the GEMM operands (float, double, or uint16_t for bfloat16 bits) and its tensors.
 template <typename M> struct Gemm;
@@ -98,20 +99,25 @@ class Made {
 };
 
 
-// y (positions, out) = x (positions, in) · Wᵀ into a preallocated y: bark4j_gemm.h's kernel for
-// FP32 operands on AVX-512 where it beats libtorch (K up to 2048), else libtorch's GEMM (its
-// bfloat16 GEMM through oneDNN, its FP64 GEMM for the reference runs). `address`: W's data.
-template <typename M>
+// y (positions, out) = x (positions, in) · Wᵀ into a preallocated y of the product type P:
+// bark4j_gemm.h's kernels for FP32 operands on AVX-512 and for bfloat16 operands with FP32
+// products (chosen where the CPU has AVX-512 BF16), else libtorch's GEMM (its bfloat16 GEMM
+// through oneDNN, its FP64 GEMM for the reference runs). `address`: W's data.
+template <typename M, typename P>
 inline void gemm(const at::Tensor& x, const at::Tensor& weight, const void* address, at::Tensor& y, int64_t positions,
                  int in, int out) {
-  if constexpr (std::is_same<M, float>::value) {
-    if (gemm_f32_suits(in)) {
-      gemm_f32(Gemm<float>::data(x), positions, in, static_cast<const float*>(address), out, Gemm<float>::data(y));
-      return;
+  if constexpr (std::is_same<M, uint16_t>::value && std::is_same<P, float>::value) {
+    gemm_bf16(Gemm<uint16_t>::data(x), positions, in, static_cast<const uint16_t*>(address), out, Gemm<float>::data(y));
+  } else {
+    if constexpr (std::is_same<M, float>::value) {
+      if (gemm_f32_available()) {
+        gemm_f32(Gemm<float>::data(x), positions, in, static_cast<const float*>(address), out, Gemm<float>::data(y));
+        return;
+      }
     }
+    std::optional<at::Tensor> noBias;
+    at::_ops::linear_out::call(x, weight, noBias, y);
   }
-  std::optional<at::Tensor> noBias;
-  at::_ops::linear_out::call(x, weight, noBias, y);
 }
 
 // LayerNorm of `count` rows of x written as GEMM operands.
@@ -164,7 +170,8 @@ inline void last_positions(const GptPlan& p, const GptLayer& w, const T* x, int 
 // One full pass. x: (rows, len, H) embeddings plus positions, overwritten by the residual
 // stream. kv: null, or every layer's (rows, heads, capacity, hd) cache, filled at 0..len-1.
 // out: (rows, H) final-normed last positions when lastOnly, else (rows, len, H).
-template <typename T, typename M, typename C>
+// M: the GEMM operands' type; P: the products' (M, or FP32 from bark4j's bfloat16 GEMM).
+template <typename T, typename M, typename P, typename C>
 inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* const* kv, int capacity, T* out,
                      bool lastOnly, Made& made) {
   const int H = p.hidden;
@@ -172,17 +179,21 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
   const int hd = H / heads;
   const int64_t n = static_cast<int64_t>(rows) * len;
   at::Tensor& normedT = made.empty(n, H, Gemm<M>::type);       // LayerNorm out, attention out
-  at::Tensor& wideT = made.empty(n, 4 * H, Gemm<M>::type);     // MLP in product, GELU out
-  at::Tensor& qkvT = made.empty(n, 3 * H, Gemm<M>::type);
-  at::Tensor& projT = made.empty(n, H, Gemm<M>::type);         // attention out / MLP out products
+  at::Tensor& wideT = made.empty(n, 4 * H, Gemm<M>::type);     // GELU out (and MLP in product when P is M)
+  at::Tensor& qkvT = made.empty(n, 3 * H, Gemm<P>::type);
+  at::Tensor& projT = made.empty(n, H, Gemm<P>::type);         // attention out / MLP out products
+  // the MLP in product: GELU overwrites it in place when it is of the operand type, else it needs
+  // its own tensor (counted in PASS_SCRATCH; where it is not made, a slot stays 0)
+  at::Tensor& widePT = std::is_same<P, M>::value ? wideT : made.empty(n, 4 * H, Gemm<P>::type);
   const at::Tensor& qT = made.empty(rows, heads, len, hd, Act<T>::type);
   const at::Tensor& kT = made.empty(rows, heads, len, hd, Act<T>::type);
   const at::Tensor& vT = made.empty(rows, heads, len, hd, Act<T>::type);
   at::Tensor& yT = made.empty(rows, heads, len, hd, Act<T>::type);
   M* normed = Gemm<M>::data(normedT);
   M* wide = Gemm<M>::data(wideT);
-  M* qkv = Gemm<M>::data(qkvT);
-  M* proj = Gemm<M>::data(projT);
+  P* qkv = Gemm<P>::data(qkvT);
+  P* proj = Gemm<P>::data(projT);
+  const P* wideP = Gemm<P>::data(widePT);
   T* q = Act<T>::data(qT);
   T* k = Act<T>::data(kT);
   T* v = Act<T>::data(vT);
@@ -198,19 +209,19 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
   for (int l = 0; l < p.layers; l++) {
     const GptLayer& w = p.layer[l];
     norm_rows<T, M>(x, n, H, static_cast<const T*>(w.ln1w), static_cast<const T*>(w.ln1b), normed);
-    gemm<M>(normedT, *w.qkvTensor, w.qkvW, qkvT, n, H, 3 * H);
+    gemm<M, P>(normedT, *w.qkvTensor, w.qkvW, qkvT, n, H, 3 * H);
     // q, k, v (rows, heads, len, hd) with their biases, for SDPA
     const T* qkvB = static_cast<const T*>(w.qkvB);
     parallel_range(n, 16, n * 3 * H * 2, [&](int64_t p0, int64_t p1) {
       for (int64_t pos = p0; pos < p1; pos++) {
         const int64_t r = pos / len;
         const int64_t t = pos % len;
-        const M* src = qkv + pos * 3 * H;
+        const P* src = qkv + pos * 3 * H;
         for (int part = 0; part < 3; part++) {
           T* dst = part == 0 ? q : part == 1 ? k : v;
           for (int hh = 0; hh < heads; hh++) {
             const int c = part * H + hh * hd;
-            widen_add<T, M>(src + c, qkvB == nullptr ? nullptr : qkvB + c, dst + ((r * heads + hh) * len + t) * hd, hd);
+            widen_add<T, P>(src + c, qkvB == nullptr ? nullptr : qkvB + c, dst + ((r * heads + hh) * len + t) * hd, hd);
           }
         }
       }
@@ -255,17 +266,19 @@ inline void gpt_pass(const GptPlan& p, T* x, int rows, int len, bool causal, C* 
         }
       }
     });
-    gemm<M>(normedT, *w.outTensor, w.outW, projT, n, H, H);
-    add_residual<T, M>(x, proj, static_cast<const T*>(w.outB), n, H);
+    gemm<M, P>(normedT, *w.outTensor, w.outW, projT, n, H, H);
+    add_residual<T, P>(x, proj, static_cast<const T*>(w.outB), n, H);
     norm_rows<T, M>(x, n, H, static_cast<const T*>(w.ln2w), static_cast<const T*>(w.ln2b), normed);
-    gemm<M>(normedT, *w.inTensor, w.inW, wideT, n, H, 4 * H);
+    gemm<M, P>(normedT, *w.inTensor, w.inW, widePT, n, H, 4 * H);
     const T* inB = static_cast<const T*>(w.inB);
     const int64_t width = 4 * static_cast<int64_t>(H);
     parallel_range(n, 4, n * width * 16, [&](int64_t p0, int64_t p1) {
-      for (int64_t pos = p0; pos < p1; pos++) gelu_row<T, M>(wide + pos * width, inB, static_cast<int>(width));
+      for (int64_t pos = p0; pos < p1; pos++) {
+        gelu_row<T, P, M>(wideP + pos * width, inB, wide + pos * width, static_cast<int>(width));
+      }
     });
-    gemm<M>(wideT, *w.mlpOutTensor, w.mlpOutW, projT, n, 4 * H, H);
-    add_residual<T, M>(x, proj, static_cast<const T*>(w.mlpOutB), n, H);
+    gemm<M, P>(wideT, *w.mlpOutTensor, w.mlpOutW, projT, n, 4 * H, H);
+    add_residual<T, P>(x, proj, static_cast<const T*>(w.mlpOutB), n, H);
   }
   norm_rows<T, T>(x, n, H, static_cast<const T*>(p.finalW), static_cast<const T*>(p.finalB), out);
 }
@@ -295,25 +308,39 @@ inline void bark4j_gpt_pass(long long plan, long long xHandle, int rows, int len
   if (kvHandles != nullptr) kv_pointers(p, kvHandles, kvBf16, kv);
   const bool cached = kvHandles != nullptr;
   if (p.isDouble) {
-    gpt_pass<double, double, double>(p, static_cast<double*>(x), rows, len, causal,
-                                     cached ? reinterpret_cast<double* const*>(kv.data()) : nullptr, capacity,
-                                     static_cast<double*>(out), lastOnly, made);
-  } else if (p.wtype == WEIGHT_BF16 && kvBf16) {
-    gpt_pass<float, uint16_t, uint16_t>(p, static_cast<float*>(x), rows, len, causal,
-                                        cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr, capacity,
-                                        static_cast<float*>(out), lastOnly, made);
+    gpt_pass<double, double, double, double>(p, static_cast<double*>(x), rows, len, causal,
+                                             cached ? reinterpret_cast<double* const*>(kv.data()) : nullptr, capacity,
+                                             static_cast<double*>(out), lastOnly, made);
   } else if (p.wtype == WEIGHT_BF16) {
-    gpt_pass<float, uint16_t, float>(p, static_cast<float*>(x), rows, len, causal,
-                                     cached ? reinterpret_cast<float* const*>(kv.data()) : nullptr, capacity,
-                                     static_cast<float*>(out), lastOnly, made);
+    // bark4j's bfloat16 GEMM (FP32 products) where the CPU has AVX-512 BF16, else libtorch's
+    const bool own = bf16_gemm_setting();
+    if (kvBf16) {
+      auto* cache = cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr;
+      if (own) {
+        gpt_pass<float, uint16_t, float, uint16_t>(p, static_cast<float*>(x), rows, len, causal, cache, capacity,
+                                                   static_cast<float*>(out), lastOnly, made);
+      } else {
+        gpt_pass<float, uint16_t, uint16_t, uint16_t>(p, static_cast<float*>(x), rows, len, causal, cache, capacity,
+                                                      static_cast<float*>(out), lastOnly, made);
+      }
+    } else {
+      auto* cache = cached ? reinterpret_cast<float* const*>(kv.data()) : nullptr;
+      if (own) {
+        gpt_pass<float, uint16_t, float, float>(p, static_cast<float*>(x), rows, len, causal, cache, capacity,
+                                                static_cast<float*>(out), lastOnly, made);
+      } else {
+        gpt_pass<float, uint16_t, uint16_t, float>(p, static_cast<float*>(x), rows, len, causal, cache, capacity,
+                                                   static_cast<float*>(out), lastOnly, made);
+      }
+    }
   } else if (kvBf16) {
-    gpt_pass<float, float, uint16_t>(p, static_cast<float*>(x), rows, len, causal,
-                                     cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr, capacity,
-                                     static_cast<float*>(out), lastOnly, made);
+    gpt_pass<float, float, float, uint16_t>(p, static_cast<float*>(x), rows, len, causal,
+                                            cached ? reinterpret_cast<uint16_t* const*>(kv.data()) : nullptr, capacity,
+                                            static_cast<float*>(out), lastOnly, made);
   } else {
-    gpt_pass<float, float, float>(p, static_cast<float*>(x), rows, len, causal,
-                                  cached ? reinterpret_cast<float* const*>(kv.data()) : nullptr, capacity,
-                                  static_cast<float*>(out), lastOnly, made);
+    gpt_pass<float, float, float, float>(p, static_cast<float*>(x), rows, len, causal,
+                                         cached ? reinterpret_cast<float* const*>(kv.data()) : nullptr, capacity,
+                                         static_cast<float*>(out), lastOnly, made);
   }
 }
 

@@ -181,6 +181,13 @@ inline void rows_blocked(const float* x, int rows, int in, const W* w, const flo
 
 #define BARK4J_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 #define BARK4J_AVX2 __attribute__((target("avx2,fma")))
+// AVX-512 with the BF16 dot products (vdpbf16ps): the passes' bfloat16 GEMM and attention
+#define BARK4J_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+
+inline bool cpu_has_avx512_bf16() {
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+}
 
 BARK4J_AVX512 inline __m512 load16_f32(const float* p, __mmask16 m) {
   return _mm512_maskz_loadu_ps(m, p);

@@ -61,13 +61,13 @@ inline void narrow_copy_portable(const T* src, M* dst, int n) {
   for (int i = 0; i < n; i++) dst[i] = Operand<M>::narrow(src[i]);
 }
 
-// a[i] = narrow(gelu(widen(a[i]) + bias[i])), exact (erf) GELU
-template <typename T, typename M>
-inline void gelu_portable(M* a, const T* bias, int n) {
+// dst[i] = narrow(gelu(widen(src[i]) + bias[i])), exact (erf) GELU; src and dst may be one array
+template <typename T, typename S, typename D>
+inline void gelu_portable(const S* src, const T* bias, D* dst, int n) {
   for (int i = 0; i < n; i++) {
-    T v = static_cast<T>(Operand<M>::widen(a[i]));
+    T v = static_cast<T>(Operand<S>::widen(src[i]));
     if (bias != nullptr) v += bias[i];
-    a[i] = Operand<M>::narrow(static_cast<T>(0.5) * v * (static_cast<T>(1) + std::erf(v * static_cast<T>(M_SQRT1_2))));
+    dst[i] = Operand<D>::narrow(static_cast<T>(0.5) * v * (static_cast<T>(1) + std::erf(v * static_cast<T>(M_SQRT1_2))));
   }
 }
 
@@ -172,19 +172,19 @@ BARK4J_AVX512 inline __m512 erf16(__m512 x) {
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
 }
 
-template <typename M>
-BARK4J_AVX512 inline void gelu_avx512(M* a, const float* bias, int n) {
+template <typename S, typename D>
+BARK4J_AVX512 inline void gelu_avx512(const S* src, const float* bias, D* dst, int n) {
   const __m512 half = _mm512_set1_ps(0.5f);
   const __m512 one = _mm512_set1_ps(1.0f);
   const __m512 alpha = _mm512_set1_ps(static_cast<float>(M_SQRT1_2));
   int i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m512 v = load16(a + i);
+    __m512 v = load16(src + i);
     if (bias != nullptr) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + i));
     __m512 g = _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, erf16(_mm512_mul_ps(v, alpha))));
-    store16(a + i, g);
+    store16(dst + i, g);
   }
-  gelu_portable<float, M>(a + i, bias == nullptr ? nullptr : bias + i, n - i);
+  gelu_portable<float, S, D>(src + i, bias == nullptr ? nullptr : bias + i, dst + i, n - i);
 }
 
 template <typename M>
@@ -236,12 +236,16 @@ inline void narrow_copy(const T* src, M* dst, int n) {
   }
   narrow_copy_portable<T, M>(src, dst, n);
 }
+template <typename T, typename S, typename D>
+inline void gelu_row(const S* src, const T* bias, D* dst, int n) {
+  if constexpr (std::is_same<T, float>::value) {
+    if (isa_setting() == ISA_AVX512) return gelu_avx512<S, D>(src, bias, dst, n);
+  }
+  gelu_portable<T, S, D>(src, bias, dst, n);
+}
 template <typename T, typename M>
 inline void gelu_row(M* a, const T* bias, int n) {
-  if constexpr (std::is_same<T, float>::value) {
-    if (isa_setting() == ISA_AVX512) return gelu_avx512<M>(a, bias, n);
-  }
-  gelu_portable<T, M>(a, bias, n);
+  gelu_row<T, M, M>(a, bias, a, n);
 }
 template <typename T, typename M>
 inline void norm_row(const T* x, int n, const T* w, const T* b, M* y) {

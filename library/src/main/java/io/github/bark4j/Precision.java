@@ -14,7 +14,8 @@ public enum Precision {
      * bfloat16 matmul weights for the three GPTs, and bfloat16 token embedding tables for the
      * semantic and coarse ones: the decode steps read them (half the bytes per step) with FP32
      * activations and accumulation, and the prompt passes, coarse re-prefills and fine passes run
-     * libtorch's bfloat16 GEMM (about twice the FP32 FLOP rate on CPUs with AVX-512 BF16). The
+     * a bfloat16 GEMM with FP32 accumulation (about twice the FP32 FLOP rate on CPUs with AVX-512
+     * BF16: bark4j's own there, libtorch's elsewhere). The
      * FP32 copies are freed (a third less resident memory). The KV cache is bfloat16 too (half
      * the bytes each step's attention reads), and on CPUs with AVX-512 BF16 the passes' attention
      * rounds q, k, v and its probabilities to bfloat16 (FP32 scores, softmax and accumulation). The

@@ -29,11 +29,23 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The FP32 full passes' two compute-bound parts alone, at a fine window's 1024 positions of
- * bark-small: the GEMM {@code y = x · Wᵀ} at each weight shape, and attention over 12 heads of 64,
- * through libtorch (what the Java path calls: {@code linear}, fused SDPA) and through the bridge's
- * own kernels ({@code bark4j_gemm.h}, {@code bark4j_attention.h}). FLOPs per call over the score
- * give GFLOP/s: see {@link #flops}.
+ * The full passes' two compute-bound parts alone, at bark-small's shapes: the GEMM {@code y = x ·
+ * Wᵀ} at each weight shape and each pass length ({@code rows}: 257 the semantic prompt, 887 the
+ * longest coarse re-prefill, 1024 a fine window), and attention over 12 heads of 64 (FP32, 1024
+ * positions), through libtorch and through the bridge's own kernels.
+ *
+ * <ul>
+ *   <li>FP32: TORCH is libtorch's {@code linear} via DJL (what the Java path calls, and the FP32
+ *       passes before bark4j's GEMM), KERNEL {@code bark4j_gemm.h}'s FP32 GEMM; attention: fused
+ *       SDPA vs {@code bark4j_attention.h}.
+ *   <li>BF16: bfloat16 x and W already in native memory, as a BF16 pass holds them. TORCH is
+ *       libtorch's bfloat16 {@code linear} on the two tensors (oneDNN; what BF16 passes ran before,
+ *       and still run without AVX-512 BF16), KERNEL {@code bark4j_gemm.h}'s bfloat16 GEMM (FP32
+ *       product).
+ * </ul>
+ *
+ * FLOPs per call over the score give GFLOP/s ({@link #flops}); {@link PeakFlopsBenchmark} gives the
+ * ceiling to compare them with.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -41,18 +53,17 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
 @Measurement(iterations = 5, time = 1, timeUnit = TimeUnit.SECONDS)
 public class PassKernelBenchmark {
-    static final int POSITIONS = 1024;
     static final int HEADS = 12;
     static final int HEAD_SIZE = 64;
 
-    /** Multiply-adds × 2 of one call: GEMM 2·M·N·K; attention 4·heads·len²·hd (half when causal). */
-    public static double flops(String op) {
+    /** Multiply-adds × 2 of one call: GEMM 2·rows·out·in; attention 4·heads·rows²·hd (half when causal). */
+    public static double flops(String op, int rows) {
         if (op.startsWith("attention")) {
-            double full = 4.0 * HEADS * POSITIONS * (double) POSITIONS * HEAD_SIZE;
+            double full = 4.0 * HEADS * rows * (double) rows * HEAD_SIZE;
             return op.endsWith("causal") ? full / 2 : full;
         }
         String[] f = op.split("x");
-        return 2.0 * POSITIONS * Long.parseLong(f[0]) * Long.parseLong(f[1]);
+        return 2.0 * rows * Long.parseLong(f[0]) * Long.parseLong(f[1]);
     }
 
     @State(Scope.Benchmark)
@@ -61,7 +72,15 @@ public class PassKernelBenchmark {
         @Param({"2304x768", "768x768", "3072x768", "768x3072", "attention", "attention-causal"})
         public String op;
 
-        /** TORCH (libtorch via DJL) or KERNEL (the bridge's). */
+        /** Positions: 257 (semantic prompt), 887 (coarse re-prefill), 1024 (fine window). */
+        @Param({"1024"})
+        public int rows;
+
+        /** FP32 or BF16 operands (attention: FP32 only). */
+        @Param({"FP32"})
+        public String precision;
+
+        /** TORCH (libtorch) or KERNEL (the bridge's). */
         @Param({"TORCH", "KERNEL"})
         public String impl;
 
@@ -72,6 +91,13 @@ public class PassKernelBenchmark {
         NDArray qT;
         NDArray kT;
         NDArray vT;
+        /** BF16: bridge bfloat16 tensors of x and W (never DJL arrays), and their data addresses. */
+        long xBf16;
+        long wBf16;
+        long xBf16Address;
+        long wBf16Address;
+        int out;
+        int in;
 
         @Setup(Level.Trial)
         public void make() {
@@ -80,10 +106,14 @@ public class PassKernelBenchmark {
             }
             manager = NDManager.newBaseManager(Device.cpu(), "PyTorch");
             manager.getEngine().setRandomSeed(9);
+            boolean bf16 = precision.equals("BF16");
             if (op.startsWith("attention")) {
+                if (bf16) {
+                    throw new IllegalStateException("skip: attention rows are FP32");
+                }
                 SplittableRandom random = new SplittableRandom(9);
-                int n = HEADS * POSITIONS * HEAD_SIZE;
-                Shape shape = new Shape(1, HEADS, POSITIONS, HEAD_SIZE);
+                int n = HEADS * rows * HEAD_SIZE;
+                Shape shape = new Shape(1, HEADS, rows, HEAD_SIZE);
                 qT = manager.create(normal(random, n), shape);
                 kT = manager.create(normal(random, n), shape);
                 vT = manager.create(normal(random, n), shape);
@@ -94,12 +124,20 @@ public class PassKernelBenchmark {
                 return;
             }
             String[] f = op.split("x");
-            int out = Integer.parseInt(f[0]);
-            int in = Integer.parseInt(f[1]);
+            out = Integer.parseInt(f[0]);
+            in = Integer.parseInt(f[1]);
             w = manager.randomNormal(0, (float) (1 / Math.sqrt(in)), new Shape(out, in), DataType.FLOAT32);
-            x = manager.randomNormal(new Shape(POSITIONS, in));
-            y = manager.zeros(new Shape(POSITIONS, out));
-            if (impl.equals("KERNEL") && !NativeKernels.gemmF32(x, w, y)) {
+            x = manager.randomNormal(new Shape(rows, in));
+            y = manager.zeros(new Shape(rows, out));
+            if (bf16) {
+                xBf16 = NativeOps.toBf16Tensor(x);
+                wBf16 = NativeOps.toBf16Tensor(w);
+                xBf16Address = NativeOps.bf16Address(xBf16);
+                wBf16Address = NativeOps.bf16Address(wBf16);
+                if (impl.equals("KERNEL") && !NativeKernels.gemmBf16(xBf16Address, rows, wBf16Address, out, in, y)) {
+                    throw new IllegalStateException("skip: the BF16 GEMM needs AVX-512 BF16");
+                }
+            } else if (impl.equals("KERNEL") && !NativeKernels.gemmF32(x, w, y)) {
                 throw new IllegalStateException("skip: the FP32 GEMM needs AVX-512");
             }
         }
@@ -114,6 +152,8 @@ public class PassKernelBenchmark {
 
         @TearDown(Level.Trial)
         public void close() {
+            NativeOps.freeTensor(xBf16);
+            NativeOps.freeTensor(wBf16);
             manager.close();
         }
     }
@@ -121,19 +161,28 @@ public class PassKernelBenchmark {
     @Benchmark
     public long run(Inputs in) {
         boolean causal = in.op.endsWith("causal");
+        boolean kernel = in.impl.equals("KERNEL");
         if (in.op.startsWith("attention")) {
-            if (in.impl.equals("KERNEL")) {
+            if (kernel) {
                 NativeKernels.attendF32(in.qT, in.kT, in.vT, in.y, causal);
-                return POSITIONS;
+                return in.rows;
             }
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 return NativeOps.scaledDotProductAttention(in.qT, in.kT, in.vT, causal).getShape().get(2);
             }
         }
-        if (in.impl.equals("KERNEL")) {
+        if (in.precision.equals("BF16")) {
+            if (kernel) {
+                NativeKernels.gemmBf16(in.xBf16Address, in.rows, in.wBf16Address, in.out, in.in, in.y);
+                return in.rows;
+            }
+            NativeOps.freeTensor(NativeOps.linearBf16Tensors(in.xBf16, in.wBf16));
+            return in.rows;
+        }
+        if (kernel) {
             NativeKernels.gemmF32(in.x, in.w, in.y);
-            return POSITIONS;
+            return in.rows;
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();

@@ -21,8 +21,9 @@ import java.util.Map;
  *
  * <ul>
  *   <li>{@link NativeGpt#pass}: the prompt passes, the coarse re-prefills and the fine passes
- *       (with the native step and SDPA) run libtorch's bfloat16 GEMM on these tensors, with
- *       activations written as bfloat16 by the pass's own loops.
+ *       (with the native step and SDPA) multiply by these tensors with activations written as
+ *       bfloat16 by the pass's own loops: bark4j's bfloat16 GEMM where the CPU has AVX-512 BF16
+ *       (FP32 products), libtorch's elsewhere.
  *   <li>{@link #linear}: the heads, and the same passes on the Java path. Many rows
  *       go to libtorch's bfloat16 GEMM (oneDNN, AVX-512 BF16 where the CPU has it: about twice the
  *       FP32 GEMM's FLOP rate), which rounds x and the product to bfloat16; up to {@link

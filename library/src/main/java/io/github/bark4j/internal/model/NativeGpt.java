@@ -25,8 +25,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *       the stage samples from. Sampling stays in Java (the pipeline's {@code Sampler}), so seeded runs draw the
  *       same stream with or without the bridge.
  *   <li>{@link #pass}, every model ({@code bark4j_gpt_pass.h}): a whole window (a prompt, a coarse
- *       re-prefill, a fine pass) through every block with libtorch's GEMM and fused SDPA, filling
- *       the cache of a causal model, up to the final norm; Java makes no tensor per layer.
+ *       re-prefill, a fine pass) through every block, filling the cache of a causal model, up to
+ *       the final norm; Java makes no tensor per layer. Matmuls and attention run on the bridge's
+ *       own kernels where the CPU has them ({@code bark4j_gemm.h}: FP32 on AVX-512, bfloat16 on
+ *       AVX-512 BF16; {@code bark4j_attention.h}), else on libtorch's GEMM and fused SDPA.
  * </ul>
  *
  * <p>Reads the {@link GptWeights} in place (FP32 or FP64), and with bfloat16 the {@link

@@ -99,6 +99,72 @@ public final class NativeKernels {
                 address(weight, "weight"), Math.toIntExact(ws.get(0)), address(y, "y"));
     }
 
+    /**
+     * {@code y ← bf16(x) · Wᵀ + bias} with the BF16 passes' GEMM ({@code bark4j_gemm.h}): x (m, in)
+     * FP32, rounded to bfloat16 (nearest even) as a pass's operands are; products summed in FP32;
+     * y (m, out) and bias (out, or null) FP32. Returns false, leaving y as it was, where the passes
+     * use libtorch's bfloat16 GEMM instead (no AVX-512 BF16).
+     */
+    public static boolean gemmBf16(NDArray x, Bf16Weights weight, NDArray bias, NDArray y) {
+        Shape xs = x.getShape();
+        requireMatrix(xs, "x");
+        if (xs.get(1) != weight.in || !y.getShape().equals(new Shape(xs.get(0), weight.out))) {
+            throw new IllegalArgumentException("gemm shapes x " + xs + ", weight (" + weight.out + ", " + weight.in
+                    + "), y " + y.getShape());
+        }
+        if (bias != null && !bias.getShape().equals(new Shape(weight.out))) {
+            throw new IllegalArgumentException("bias must be (" + weight.out + "), got " + bias.getShape());
+        }
+        for (NDArray a : new NDArray[] {x, y, bias}) {
+            if (a != null && a.getDataType() != DataType.FLOAT32) {
+                throw new IllegalArgumentException("gemm operands must be float32, got " + a.getDataType());
+            }
+        }
+        return NativeOpsBridge.gemmBf16(address(x, "x"), false, xs.get(0), Math.toIntExact(weight.in),
+                weight.address(), Math.toIntExact(weight.out), bias == null ? 0L : address(bias, "bias"),
+                address(y, "y"));
+    }
+
+    /**
+     * {@code y ← x · Wᵀ} with the BF16 passes' GEMM on bfloat16 operands already in native memory, as
+     * a pass calls it (benchmarks): x (m, in) and W (out, in) bfloat16 at {@code bf16X} and {@code
+     * bf16Weight} (e.g. {@link NativeOps#bf16Address}), y FP32 (m, out). Returns false, leaving y as
+     * it was, without AVX-512 BF16.
+     */
+    public static boolean gemmBf16(long bf16X, long m, long bf16Weight, long out, long in, NDArray y) {
+        if (m < 1 || out < 1 || in < 1 || bf16X == 0 || bf16Weight == 0) {
+            throw new IllegalArgumentException("gemm needs operands and m, out, in >= 1, got " + m + ", " + out
+                    + ", " + in);
+        }
+        if (!y.getShape().equals(new Shape(m, out)) || y.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("y must be float32 (" + m + ", " + out + "), got " + y.getDataType()
+                    + " " + y.getShape());
+        }
+        return NativeOpsBridge.gemmBf16(bf16X, true, m, Math.toIntExact(in), bf16Weight, Math.toIntExact(out), 0L,
+                address(y, "y"));
+    }
+
+    /**
+     * Whether BF16 passes multiply with bark4j's bfloat16 GEMM ({@code true}, the default where the
+     * CPU has AVX-512 BF16) or with libtorch's, for benchmarks that compare the two in one process.
+     * Returns the setting now in use (false where the CPU lacks AVX-512 BF16).
+     */
+    public static boolean useBf16Gemm(boolean on) {
+        NativeLibrary.requireAvailable();
+        return NativeOpsBridge.useBf16Gemm(on);
+    }
+
+    /**
+     * The CPU's peak rate, for benchmarks: runs {@code rounds} rounds of 16 independent {@code
+     * vfmadd231ps} (or, with {@code bf16}, {@code vdpbf16ps}) chains on zmm registers on each of
+     * {@code threads} threads at once, and returns the FLOPs done (2 per multiply-add), or -1 where
+     * the CPU lacks the instruction (AVX-512, AVX-512 BF16).
+     */
+    public static double peakChains(boolean bf16, int threads, long rounds) {
+        NativeLibrary.requireAvailable();
+        return NativeOpsBridge.peakChains(bf16, threads, rounds);
+    }
+
     private static void run(NDArray x, long out, long in, long w, int type, DataType dtype, NDArray bias,
             NDArray y) {
         Shape xs = x.getShape();

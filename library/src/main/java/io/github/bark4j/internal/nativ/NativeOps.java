@@ -308,6 +308,16 @@ public final class NativeOps {
     }
 
     /**
+     * {@code x · Wᵀ} with libtorch's bfloat16 GEMM on two bridge bfloat16 tensors (from {@link
+     * #toBf16Tensor}), as a BF16 pass calls it where bark4j's own GEMM cannot run: no casts. Returns
+     * the bfloat16 product's handle, which the caller frees ({@link #freeTensor}); for benchmarks.
+     */
+    public static long linearBf16Tensors(long bf16X, long bf16Weight) {
+        requireAvailable();
+        return call("linear(bfloat16)", () -> NativeOpsBridge.linearRaw(bf16X, bf16Weight));
+    }
+
+    /**
      * Wraps a tensor the bridge returned, owned by {@code manager} and, like every array DJL's own
      * ops make, by the innermost {@link NDScope}: DJL's {@code PtNDArray(manager, handle)}
      * constructor skips the scope, so these arrays outlived the per-layer scopes until their

@@ -114,6 +114,22 @@ public final class NativeOpsBridge {
     @Name("bark4j_gemm_f32")
     static native boolean gemmF32(long x, long m, int k, long w, int n, long y);
 
+    /**
+     * y (m, n) FP32 = bf16(x) (m, k) · W (n, k)ᵀ + bias with the passes' bfloat16 GEMM: x bfloat16 when
+     * {@code xBf16}, else FP32 (rounded here), W bfloat16, bias FP32 or 0; false (nothing done)
+     * without AVX-512 BF16.
+     */
+    @Name("bark4j_gemm_bf16")
+    static native boolean gemmBf16(long x, boolean xBf16, long m, int k, long w, int n, long bias, long y);
+
+    /** Whether BF16 passes use bark4j's bfloat16 GEMM (where the CPU has AVX-512 BF16) or libtorch's; the setting in use. */
+    @Name("bark4j_use_bf16_gemm")
+    static native boolean useBf16Gemm(boolean on);
+
+    /** FLOPs of {@code rounds} rounds of 16 independent FMA (or vdpbf16ps) chains on each of {@code threads} threads; -1 without the instruction. */
+    @Name("bark4j_peak_chains")
+    static native double peakChains(boolean bf16, int threads, long rounds);
+
     @Name("bark4j_attend_f32")
     static native boolean attendF32(long q, long k, long v, int bh, int len, int hd, boolean causal, long y);
 
@@ -148,7 +164,7 @@ public final class NativeOpsBridge {
             @Cast("const long long*") long[] rows, int n);
 
     /** Tensors a pass makes besides one SDPA result per layer (bark4j_gpt_pass.h's PASS_SCRATCH). */
-    public static final int PASS_SCRATCH = 8;
+    public static final int PASS_SCRATCH = 9;
 
     /**
      * A full pass over {@code x} (overwritten), filling {@code kvHandles} when not null; {@code
