@@ -1,5 +1,6 @@
 package io.github.bark4j.jmh;
 
+import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 
 import io.github.bark4j.Attention;
@@ -82,6 +83,7 @@ public class BarkState {
     public void load() {
         Workload.check();
         if (threads > 0) {
+            Engine.getEngine("PyTorch"); // loads libtorch, whose JNI setNumThreads calls
             JniUtils.setNumThreads(threads);
         }
     }
