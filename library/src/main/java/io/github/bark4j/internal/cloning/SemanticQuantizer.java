@@ -429,7 +429,7 @@ public final class SemanticQuantizer implements AutoCloseable {
         }
         NDArray seq = x.expandDims(1); // one sequence of (frames, 1, input)
         NDArray h = (fusedLstm ? lstm.runFused(seq) : lstm.runSteps(seq)).squeeze(1);
-        return intermediateWeight == null ? h : Ops.linear(h, intermediateWeight, intermediateBias);
+        return intermediateWeight == null ? h : ClonerMatmul.linear(h, intermediateWeight, intermediateBias);
     }
 
     /**
@@ -438,7 +438,7 @@ public final class SemanticQuantizer implements AutoCloseable {
      * wins).
      */
     private NDArray logProbabilities(NDArray hidden) {
-        try (NDArray logits = Ops.linear(hidden, fcWeight, fcBias)) {
+        try (NDArray logits = ClonerMatmul.linear(hidden, fcWeight, fcBias)) {
             return JniUtils.logSoftmax(Ops.pt(logits), 1, dtype);
         }
     }

@@ -102,8 +102,8 @@ final class ChunkedSeanetEncoder {
                 long to = i == chunks - 1 ? samples : from + chunkSamples;
                 boolean isFirst = i == 0;
                 boolean isLast = i == chunks - 1;
-                outputs.add(Tensors.scoped(() -> chunk(wav.get(new NDIndex(":, :, {}:{}", from, to)), firstCarry, blocks,
-                        carries, c, isFirst, isLast)));
+                outputs.add(Tensors.scoped(() -> chunk(wav.get(new NDIndex(":, :, {}:{}", from, to)), firstCarry,
+                        blocks, carries, c, isFirst, isLast)));
             }
             return NDArrays.concat(outputs, 2);
         } finally {
