@@ -86,7 +86,8 @@ final class RandomBarkModel {
         return cached(size, config + "\n" + GENERATOR_VERSION, dir -> {
             Files.writeString(dir.resolve("config.json"), config);
             Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
-            SafetensorsWriter.write(new RandomWeights(BarkConfig.parse(config), 1234L), dir.resolve("model.safetensors"));
+            SafetensorsWriter.write(new RandomWeights(BarkConfig.parse(config), 1234L),
+                    dir.resolve("model.safetensors"));
         });
     }
 

@@ -27,7 +27,7 @@ class RandomTensors implements TensorSource {
         NORMALISH,
         /** Uniform in ±1/√hidden, hidden = first dimension / 4 (PyTorch's LSTM initialisation). */
         LSTM,
-        /** Uniform in ±1/√fan-in, fan-in = the product of all dimensions but the first (PyTorch's Linear and Conv). */
+        /** Uniform in ±1/√fan-in, fan-in = the product of the dimensions after the first (PyTorch's Linear, Conv). */
         FAN_IN,
         ONES,
         ZEROS
