@@ -132,18 +132,24 @@ final class RandomCloningModels {
         }
     }
 
-    /** gitmylo's CustomTokenizer version 0 at the English sizes: PyTorch's LSTM and Linear initialisation. */
+    /**
+     * gitmylo's CustomTokenizer version 0 (LSTM layers, then fc to the semantic vocabulary) with
+     * PyTorch's LSTM and Linear initialisation; {@link #QuantizerWeights(long)} at the English sizes.
+     */
     static final class QuantizerWeights extends RandomTensors {
         QuantizerWeights(long seed) {
+            this(seed, QUANTIZER_INPUT, QUANTIZER_HIDDEN, QUANTIZER_LAYERS);
+        }
+
+        QuantizerWeights(long seed, int input, int hidden, int layers) {
             super(seed);
-            for (int l = 0; l < QUANTIZER_LAYERS; l++) {
-                long in = l == 0 ? QUANTIZER_INPUT : QUANTIZER_HIDDEN;
-                put("lstm.weight_ih_l" + l, Init.LSTM, 4L * QUANTIZER_HIDDEN, in);
-                put("lstm.weight_hh_l" + l, Init.LSTM, 4L * QUANTIZER_HIDDEN, QUANTIZER_HIDDEN);
-                put("lstm.bias_ih_l" + l, Init.LSTM, 4L * QUANTIZER_HIDDEN);
-                put("lstm.bias_hh_l" + l, Init.LSTM, 4L * QUANTIZER_HIDDEN);
+            for (int l = 0; l < layers; l++) {
+                put("lstm.weight_ih_l" + l, Init.LSTM, 4L * hidden, l == 0 ? input : hidden);
+                put("lstm.weight_hh_l" + l, Init.LSTM, 4L * hidden, hidden);
+                put("lstm.bias_ih_l" + l, Init.LSTM, 4L * hidden);
+                put("lstm.bias_hh_l" + l, Init.LSTM, 4L * hidden);
             }
-            put("fc.weight", Init.FAN_IN, SEMANTIC_VOCAB, QUANTIZER_HIDDEN);
+            put("fc.weight", Init.FAN_IN, SEMANTIC_VOCAB, hidden);
             put("fc.bias", Init.ZEROS, SEMANTIC_VOCAB);
         }
     }
