@@ -1,6 +1,7 @@
 package io.github.bark4j;
 
 import io.github.bark4j.internal.ApiAccess;
+import io.github.bark4j.internal.cloning.VoiceCloner;
 import io.github.bark4j.internal.pipeline.Semantic;
 
 import java.nio.file.Path;
@@ -22,6 +23,11 @@ public final class GenerationOptions {
             @Override
             public int fixedSemanticTokens(GenerationOptions options) {
                 return options.fixedSemanticTokens();
+            }
+
+            @Override
+            public VoicePreset cloneVoice(Synthesizer synthesizer, Path audioFile, VoiceCloner.PartTimes times) {
+                return synthesizer.cloneVoice(audioFile, times);
             }
         });
     }

@@ -261,10 +261,15 @@ public final class Synthesizer implements AutoCloseable {
      * @throws ModelLoadException when a cloning model cannot be downloaded or read
      */
     public VoicePreset cloneVoice(Path audioFile) {
+        return cloneVoice(audioFile, VoiceCloner.PartTimes.NONE);
+    }
+
+    /** {@link #cloneVoice(Path)} telling {@code times} how long each part took (for the benchmarks). */
+    VoicePreset cloneVoice(Path audioFile, VoiceCloner.PartTimes times) {
         Objects.requireNonNull(audioFile, "audioFile");
         VoiceCloning c = requireCloning();
         Audio audio = WavReader.read(audioFile, VoiceCloner.MAX_SECONDS);
-        return lifetime.whileOpen(() -> c.clone(audio));
+        return lifetime.whileOpen(() -> c.clone(audio, times));
     }
 
     /**
@@ -438,7 +443,8 @@ public final class Synthesizer implements AutoCloseable {
          * Voice cloning ({@link Synthesizer#cloneVoice(Path)}) with local models: a HuBERT folder in the
          * Hugging Face layout ({@code config.json} and {@code model.safetensors} or
          * {@code pytorch_model.bin}, e.g. facebook/hubert-base-ls960) and a quantizer {@code .pth} of
-         * gitmylo's bark-voice-cloning-HuBERT-quantizer (version 0 or 1). The Bark model must be a full
+         * gitmylo's bark-voice-cloning-HuBERT-quantizer (version 0 or 1; or its tensors in a file named
+         * {@code *.safetensors}). The Bark model must be a full
          * checkpoint, with its EnCodec encoder (suno/bark-small and suno/bark are).
          */
         public Builder voiceCloning(Path hubertDir, Path quantizerFile) {

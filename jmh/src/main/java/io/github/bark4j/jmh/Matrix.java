@@ -20,7 +20,8 @@ enum Matrix {
      * ~30 s at FP16 on a CPU, without warm-up), but not FP16 end to end, which would not fit; the
      * kernel benchmarks at FP32 and FP16; the native decode step (FP32 and BF16) per stage and end to
      * end; and the long workload ({@code LongWorkloadBenchmark}: 768 semantic tokens, 15.4 s of audio)
-     * with the Java and native steps at FP32 and the native step at BF16 (about 8 more minutes).
+     * with the Java and native steps at FP32 and the native step at BF16 (about 8 more minutes); and
+     * voice cloning of 10 s at FP32 ({@code CloningBenchmark}, about 2 minutes).
      */
     QUICK,
     /**
@@ -36,6 +37,7 @@ enum Matrix {
     static final String ATTENTION = KernelBenchmark.class.getName() + ".attention";
     static final String CONV = KernelBenchmark.class.getName() + ".convTranspose";
     static final String LONG = LongWorkloadBenchmark.class.getName() + ".generate";
+    static final String CLONE = CloningBenchmark.class.getName() + ".cloneVoice";
 
     /**
      * One JMH invocation: these benchmark methods × the cartesian product of these parameters.
@@ -97,6 +99,11 @@ enum Matrix {
         runs.add(new Run("long workload bf16", List.of(LONG),
                 with(model(List.of("bark-small"), threads, List.of("BF16"), List.of("SDPA"), List.of("NONE")), "step",
                         List.of("NATIVE")), null));
+        // 10 s of audio cloned into a voice preset (EnCodec encoder, HuBERT base, English quantizer)
+        Map<String, List<String>> cloning = new LinkedHashMap<>();
+        cloning.put("precision", full ? List.of("FP32", "FP64") : List.of("FP32"));
+        cloning.put("threads", threads);
+        runs.add(new Run("voice cloning", List.of(CLONE), cloning, null));
         Map<String, List<String>> attention = new LinkedHashMap<>();
         attention.put("precision", full ? List.of("FP32", "FP16", "FP64") : List.of("FP32", "FP16"));
         attention.put("kernel", List.of("EAGER", "SDPA"));

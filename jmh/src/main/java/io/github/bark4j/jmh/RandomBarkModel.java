@@ -5,23 +5,18 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 
-import io.github.bark4j.ModelLoadException;
-import io.github.bark4j.internal.checkpoint.DType;
-import io.github.bark4j.internal.checkpoint.RawTensor;
 import io.github.bark4j.internal.checkpoint.SafetensorsWriter;
-import io.github.bark4j.internal.checkpoint.TensorSource;
 import io.github.bark4j.internal.model.BarkConfig;
 import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.CodecConfig;
 import io.github.bark4j.internal.model.CodecDecoder;
+import io.github.bark4j.internal.model.CodecEncoder;
 import io.github.bark4j.internal.model.GptConfig;
 import io.github.bark4j.internal.model.GptWeights;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -34,14 +29,13 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Model folders with random weights at the real Bark sizes, built from the {@code config.json} files
  * shipped in this module ({@code io/github/bark4j/jmh/models/<name>/config.json}): the config, a small
  * generated WordPiece {@code tokenizer.json}, and a {@code model.safetensors} written through the
- * library's {@link SafetensorsWriter} with exactly the tensors the loader reads, under their Hugging
- * Face names. Weights are uniform with standard deviation 0.02 (Bark's initializer range), layer-norm
+ * library's {@link SafetensorsWriter} with exactly the tensors the loader reads (and the EnCodec
+ * encoder voice cloning reads), under their Hugging Face names. Weights are uniform with standard deviation 0.02 (Bark's initializer range), layer-norm
  * and weight-norm gains 1, biases 0, so activations stay in the normal float range (no denormals
  * that would distort timings). Nothing is downloaded.
  *
@@ -49,9 +43,11 @@ import java.util.Set;
  * by a hash of the config, so the forks of one run (and later runs) generate each size once.
  */
 final class RandomBarkModel {
-    /** Bump when the generated tensors change, so cached folders are rebuilt. */
-    private static final int GENERATOR_VERSION = 1;
-    private static final double STD = 0.02;
+    /**
+     * Bump when the generated tensors change, so cached folders are rebuilt (2: with the EnCodec
+     * encoder, which voice cloning reads).
+     */
+    private static final int GENERATOR_VERSION = 2;
 
     private RandomBarkModel() {}
 
@@ -87,9 +83,29 @@ final class RandomBarkModel {
     /** A ready model folder for {@code size}, generated on first use. */
     static Path folder(String size) {
         String config = configJson(size);
+        return cached(size, config + "\n" + GENERATOR_VERSION, dir -> {
+            Files.writeString(dir.resolve("config.json"), config);
+            Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
+            SafetensorsWriter.write(new RandomWeights(BarkConfig.parse(config), 1234L),
+                    dir.resolve("model.safetensors"));
+        });
+    }
+
+    /** Writes a generated model's files into an empty folder. */
+    @FunctionalInterface
+    interface FolderWriter {
+        void write(Path dir) throws IOException;
+    }
+
+    /**
+     * The folder {@code <models>/<name>-<hash of key>}, filled by {@code writer} the first time (under a
+     * file lock, so concurrent forks generate it once) and reused while {@code key} is the same:
+     * {@code key} must change whenever what the writer writes does.
+     */
+    static Path cached(String name, String key, FolderWriter writer) {
         Path base = Path.of(System.getProperty("bark4j.jmh.models",
                 Path.of(System.getProperty("java.io.tmpdir"), "bark4j-jmh-models").toString()));
-        Path dir = base.resolve(size + "-" + hash(config + "\n" + GENERATOR_VERSION));
+        Path dir = base.resolve(name + "-" + hash(key));
         Path done = dir.resolve(".complete");
         try {
             Files.createDirectories(dir);
@@ -97,12 +113,9 @@ final class RandomBarkModel {
                     StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
                 if (!Files.exists(done)) {
                     long t0 = System.nanoTime();
-                    Files.writeString(dir.resolve("config.json"), config);
-                    Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
-                    SafetensorsWriter.write(new RandomWeights(BarkConfig.parse(config), 1234L),
-                            dir.resolve("model.safetensors"));
+                    writer.write(dir);
                     Files.writeString(done, "ok\n");
-                    System.err.printf("bark4j-jmh: generated random %s weights in %s (%.1f s)%n", size, dir,
+                    System.err.printf("bark4j-jmh: generated random %s weights in %s (%.1f s)%n", name, dir,
                             (System.nanoTime() - t0) / 1e9);
                 }
             }
@@ -191,30 +204,17 @@ final class RandomBarkModel {
     }
 
     /**
-     * The tensors {@link BarkModel#load} reads for a config, generated on demand from a seed and the
-     * tensor name (the writer asks for each tensor twice: sizes for the header, then the data).
+     * The tensors {@link BarkModel#load} reads for a config, plus the EnCodec encoder that
+     * {@link CodecEncoder#load} reads for voice cloning (as in suno/bark-small's checkpoint).
      */
-    static final class RandomWeights implements TensorSource {
-        private enum Init {
-            /** Uniform, standard deviation {@link #STD}. */
-            NORMALISH,
-            /** Uniform in ±1/√hidden (PyTorch's LSTM initialisation). */
-            LSTM,
-            ONES,
-            ZEROS
-        }
-
-        private record Spec(long[] shape, Init init) {}
-
-        private final Map<String, Spec> specs = new LinkedHashMap<>();
-        private final long seed;
-
+    static final class RandomWeights extends RandomTensors {
         RandomWeights(BarkConfig c, long seed) {
-            this.seed = seed;
+            super(seed);
             gpt(BarkModel.SEMANTIC_PREFIX, c.semantic());
             gpt(BarkModel.COARSE_PREFIX, c.coarse());
             gpt(BarkModel.FINE_PREFIX, c.fine());
             codec(BarkModel.CODEC_PREFIX, c.codec(), c.fine().nCodesTotal());
+            encoder(BarkModel.CODEC_PREFIX + "encoder.layers.", c.codec());
         }
 
         /** Mirrors {@link GptWeights#load}: the same keys, shapes and bias rules. */
@@ -258,13 +258,7 @@ final class RandomBarkModel {
             int index = 0;
             int channels = (1 << c.upsamplingRatios().length) * c.numFilters();
             conv(d + index++ + ".conv", channels, c.hiddenSize(), c.kernelSize(), false);
-            String lstm = d + index++ + ".lstm";
-            for (int l = 0; l < c.numLstmLayers(); l++) {
-                put(lstm + ".weight_ih_l" + l, Init.LSTM, 4L * channels, channels);
-                put(lstm + ".weight_hh_l" + l, Init.LSTM, 4L * channels, channels);
-                put(lstm + ".bias_ih_l" + l, Init.LSTM, 4L * channels);
-                put(lstm + ".bias_hh_l" + l, Init.LSTM, 4L * channels);
-            }
+            lstm(d + index++ + ".lstm", channels, c.numLstmLayers());
             for (int ratio : c.upsamplingRatios()) {
                 index++; // ELU
                 conv(d + index++ + ".conv", channels / 2, channels, 2 * ratio, true);
@@ -306,61 +300,42 @@ final class RandomBarkModel {
             }
         }
 
-        private void put(String name, Init init, long... shape) {
-            specs.put(name, new Spec(shape, init));
-        }
-
-        long parameterCount() {
-            long n = 0;
-            for (Spec s : specs.values()) {
-                n += RawTensor.numElements(s.shape());
-            }
-            return n;
-        }
-
-        @Override
-        public Set<String> names() {
-            return specs.keySet();
-        }
-
-        @Override
-        public RawTensor tensor(String name) {
-            Spec s = specs.get(name);
-            if (s == null) {
-                throw new ModelLoadException("No random tensor '" + name + "'");
-            }
-            int n = Math.toIntExact(RawTensor.numElements(s.shape()));
-            ByteBuffer data = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
-            switch (s.init()) {
-                case ONES -> {
-                    for (int i = 0; i < n; i++) {
-                        data.putFloat(i * 4, 1f);
+        /**
+         * Mirrors {@link CodecEncoder#load}: the SEANet encoder under Hugging Face's EncodecEncoder
+         * numbering (conv; per ratio in reverse residual unit, ELU, strided conv doubling the
+         * channels; LSTM; ELU; conv), weight-normed as in the published checkpoints.
+         */
+        private void encoder(String e, CodecConfig c) {
+            int index = 0;
+            int channels = c.numFilters();
+            conv(e + index++ + ".conv", channels, c.audioChannels(), c.kernelSize(), false);
+            int[] ratios = c.upsamplingRatios();
+            for (int r = ratios.length - 1; r >= 0; r--) {
+                for (int j = 0; j < c.numResidualLayers(); j++) {
+                    String u = e + index++ + ".";
+                    int hidden = channels / c.compress();
+                    conv(u + "block.1.conv", hidden, channels, c.residualKernelSize(), false);
+                    conv(u + "block.3.conv", channels, hidden, 1, false);
+                    if (c.useConvShortcut()) {
+                        conv(u + "shortcut.conv", channels, channels, 1, false);
                     }
                 }
-                case ZEROS -> { } // allocateDirect zero-fills
-                case NORMALISH -> fillUniform(data, n, name, (float) (STD * Math.sqrt(3)));
-                // every LSTM tensor's first dimension is 4 × hidden
-                case LSTM -> fillUniform(data, n, name, (float) (1 / Math.sqrt(s.shape()[0] / 4.0)));
+                index++; // ELU
+                conv(e + index++ + ".conv", 2 * channels, channels, 2 * ratios[r], false);
+                channels *= 2;
             }
-            return new RawTensor(name, DType.F32, s.shape(), data);
+            lstm(e + index++ + ".lstm", channels, c.numLstmLayers());
+            index++; // ELU
+            conv(e + index + ".conv", c.hiddenSize(), channels, c.lastKernelSize(), false);
         }
 
-        /** Uniform in [-a, a) from a xorshift stream seeded by the name: fast and reproducible. */
-        private void fillUniform(ByteBuffer data, int n, String name, float a) {
-            long x = seed * 0x9E3779B97F4A7C15L + name.hashCode();
-            if (x == 0) {
-                x = 1;
-            }
-            for (int i = 0; i < n; i++) {
-                x ^= x << 13;
-                x ^= x >>> 7;
-                x ^= x << 17;
-                float u = (x >>> 40) * 0x1.0p-24f; // [0, 1)
-                data.putFloat(i * 4, (2 * u - 1) * a);
+        private void lstm(String key, int channels, int layers) {
+            for (int l = 0; l < layers; l++) {
+                put(key + ".weight_ih_l" + l, Init.LSTM, 4L * channels, channels);
+                put(key + ".weight_hh_l" + l, Init.LSTM, 4L * channels, channels);
+                put(key + ".bias_ih_l" + l, Init.LSTM, 4L * channels);
+                put(key + ".bias_hh_l" + l, Init.LSTM, 4L * channels);
             }
         }
-
-        @Override
-        public void close() {}
     }
 }

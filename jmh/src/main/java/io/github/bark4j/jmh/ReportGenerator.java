@@ -42,6 +42,7 @@ public final class ReportGenerator {
     private static final String ATTENTION = Matrix.ATTENTION;
     private static final String CONV = Matrix.CONV;
     private static final String LONG = Matrix.LONG;
+    private static final String CLONE = Matrix.CLONE;
     /** Where the benchmarks lived before io.github.bark4j.jmh: results in jmh/results/ still name it. */
     private static final String OLD_PACKAGE = "io.github.bark4j.";
 
@@ -152,7 +153,7 @@ public final class ReportGenerator {
 
     public static String render(List<Result> all, String title, String machine) {
         List<Result> results = all.stream().filter(r -> !r.benchmark().equals(ATTENTION) && !r.benchmark().equals(CONV)
-                && !r.benchmark().equals(LONG)).toList();
+                && !r.benchmark().equals(LONG) && !r.benchmark().equals(CLONE)).toList();
         // rows: configurations in first-seen order, with their results by benchmark method
         Map<String, Map<String, String>> configs = new LinkedHashMap<>();
         Map<String, Map<String, Result>> byConfig = new LinkedHashMap<>();
@@ -288,6 +289,7 @@ public final class ReportGenerator {
             md.append(shareHead).append(shareRows).append('\n');
         }
         md.append(longWorkload(all));
+        md.append(cloning(all));
         md.append(kernels(all));
         md.append("Latency: wall time of one `Synthesizer.generate` call; real-time factor = latency / audio"
                 + " seconds; throughput = audio seconds generated per wall second (× batch). Peak RSS: the"
@@ -350,6 +352,46 @@ public final class ReportGenerator {
                     .append(" | ").append(fmt(seconds, 1))
                     .append(" | ").append(fmt(seconds / (batchRows * LongWorkloadBenchmark.AUDIO_SECONDS), 2))
                     .append(" | ").append(base == null || base == r ? "" : fmt(base.score() / r.score(), 2) + "× faster")
+                    .append(" | ").append(fmt(x.getOrDefault("peak-rss", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("load-1m", Double.NaN), 1))
+                    .append(" |\n");
+        }
+        return md.append('\n').toString();
+    }
+
+    /**
+     * The voice-cloning table: the call's wall time, each part's wall time from the same call, the
+     * process's CPU time (on a loaded host closer to the work than the wall time), and memory.
+     */
+    static String cloning(List<Result> all) {
+        List<Result> rows = all.stream().filter(r -> r.benchmark().equals(CLONE)).toList();
+        if (rows.isEmpty()) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder("## Voice cloning\n\n");
+        md.append(fmt(CloningBenchmark.SECONDS, 0)).append(" s of speech-like audio (a ")
+                .append(CloningBenchmark.WAV_RATE).append(" Hz stereo 16-bit WAV) through `Synthesizer.cloneVoice(Path)`:"
+                        + " resampling to 24 and 16 kHz, bark-small's EnCodec encoder, HuBERT base to layer 9 and the"
+                        + " English quantizer (LSTM 768 → 1024 × 2, fc 1024 → 10000), random weights at the real sizes."
+                        + " Parts are wall times of the same call (other: WAV read, checks, preset); CPU: the process's CPU"
+                        + " time during the call, all threads; added peak RSS: the call's peak resident set above the"
+                        + " resident set before it, the models loaded. One warm-up and three measured calls.\n\n");
+        md.append("| Configuration | Clone (s) | Resample (ms) | EnCodec encoder (ms) | HuBERT (ms) | Quantizer (ms)"
+                + " | Other (ms) | CPU (s) | Added peak RSS (MB) | Peak RSS (MB) | Load |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Result r : rows) {
+            Map<String, Double> x = r.secondary();
+            String threads = r.params().getOrDefault("threads", "0");
+            String label = threads.equals("0") ? "default threads" : threads + (threads.equals("1") ? " thread" : " threads");
+            md.append("| ").append(r.params().getOrDefault("precision", "?")).append(", ").append(label)
+                    .append(" | ").append(withError(r.score() / 1000, r.error() / 1000, 2))
+                    .append(" | ").append(fmt(x.getOrDefault("resample-ms", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("codec-encoder-ms", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("hubert-ms", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("quantizer-ms", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("other-ms", Double.NaN), 0))
+                    .append(" | ").append(fmt(x.getOrDefault("cpu-s", Double.NaN), 2))
+                    .append(" | ").append(fmt(x.getOrDefault("added-peak-rss", Double.NaN), 0))
                     .append(" | ").append(fmt(x.getOrDefault("peak-rss", Double.NaN), 0))
                     .append(" | ").append(fmt(x.getOrDefault("load-1m", Double.NaN), 1))
                     .append(" |\n");

@@ -98,6 +98,27 @@ class ReportGeneratorTest {
     }
 
     @Test
+    void cloningRowsCarryTheirPartsCpuAndAddedMemory(@TempDir Path dir) throws IOException {
+        String parts = "\"resample-ms\": {\"score\": 31.0}, \"codec-encoder-ms\": {\"score\": 412.4},"
+                + " \"hubert-ms\": {\"score\": 655.5}, \"quantizer-ms\": {\"score\": 380.0},"
+                + " \"other-ms\": {\"score\": 12.0}, \"cpu-s\": {\"score\": 2.391},"
+                + " \"added-peak-rss\": {\"score\": 14.2}, ";
+        String json = "[" + String.join(",\n", List.of(
+                entry("CloningBenchmark.cloneVoice", "\"precision\": \"FP32\", \"threads\": \"2\"", 1491, "ms/op",
+                        parts + rss(2490)),
+                entry("CloningBenchmark.cloneVoice", "\"precision\": \"FP64\", \"threads\": \"1\"", 4.2, "s/op",
+                        parts + rss(2700)))) + "]";
+        Path file = dir.resolve("clone.json");
+        Files.writeString(file, json);
+        String md = ReportGenerator.render(ReportGenerator.read(file), "t", null);
+        List<String> lines = md.lines().toList();
+        assertTrue(lines.contains("## Voice cloning"), md);
+        assertTrue(lines.contains("| FP32, 2 threads | 1.49 | 31 | 412 | 656 | 380 | 12 | 2.39 | 14 | 2490 | 2.0 |"), md);
+        assertTrue(lines.contains("| FP64, 1 thread | 4.20 | 31 | 412 | 656 | 380 | 12 | 2.39 | 14 | 2700 | 2.0 |"), md);
+        assertFalse(md.contains("## End to end"), "cloning is not a row of the generation tables");
+    }
+
+    @Test
     void resultsWrittenBeforeTheBenchmarksMovedKeepTheirRows() {
         assertEquals(Matrix.LONG, ReportGenerator.currentName("io.github.bark4j.LongWorkloadBenchmark.generate"));
         assertEquals(Matrix.STAGES + "fine", ReportGenerator.currentName("io.github.bark4j.StageBenchmark.fine"));

@@ -17,6 +17,7 @@ import io.github.bark4j.InvalidInputException;
 import io.github.bark4j.ModelLoadException;
 import io.github.bark4j.internal.checkpoint.PyTorchCheckpoint;
 import io.github.bark4j.internal.checkpoint.RawTensor;
+import io.github.bark4j.internal.checkpoint.SafetensorsFile;
 import io.github.bark4j.internal.checkpoint.TensorSource;
 import io.github.bark4j.internal.io.MappedBuffers;
 import io.github.bark4j.internal.io.ZipDirectory;
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
@@ -49,6 +51,8 @@ import java.util.TreeSet;
  * holding JSON {@code {input_size, hidden_size, output_size, version}}. Files saved before that member
  * existed (the version-0 files on the Hub) lack it; their version follows from whether an
  * {@code intermediate} layer is present. Every width comes from the tensor shapes, and .info must agree.
+ * A {@code .safetensors} file with the same tensor names works too (a conversion that needs no pickle
+ * reader, and what the benchmarks generate); it has no .info, so its version follows from its keys.
  *
  * <p>Immutable after loading; any number of threads may call {@link #tokens} at once.
  */
@@ -101,14 +105,26 @@ public final class SemanticQuantizer implements AutoCloseable {
 
     /**
      * Loads a quantizer checkpoint computing in {@code dtype} ({@link DataType#FLOAT32} or
-     * {@link DataType#FLOAT64}).
+     * {@link DataType#FLOAT64}): gitmylo's {@code .pth}, or a {@code .safetensors} file (by its name)
+     * holding the same tensors.
      */
     public static SemanticQuantizer load(Path file, DataType dtype) {
         checkDtype(dtype);
+        if (isSafetensors(file)) {
+            try (TensorSource source = SafetensorsFile.open(file)) {
+                return load(file, source, null, dtype);
+            }
+        }
         Info info = readInfo(file);
         try (TensorSource source = PyTorchCheckpoint.open(file)) {
             return load(file, source, info, dtype);
         }
+    }
+
+    /** Whether {@code file} is read as safetensors: its name ends in {@code .safetensors}. */
+    static boolean isSafetensors(Path file) {
+        Path name = file.getFileName();
+        return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".safetensors");
     }
 
     /**
@@ -413,7 +429,7 @@ public final class SemanticQuantizer implements AutoCloseable {
         }
         NDArray seq = x.expandDims(1); // one sequence of (frames, 1, input)
         NDArray h = (fusedLstm ? lstm.runFused(seq) : lstm.runSteps(seq)).squeeze(1);
-        return intermediateWeight == null ? h : Ops.linear(h, intermediateWeight, intermediateBias);
+        return intermediateWeight == null ? h : ClonerMatmul.linear(h, intermediateWeight, intermediateBias);
     }
 
     /**
@@ -422,7 +438,7 @@ public final class SemanticQuantizer implements AutoCloseable {
      * wins).
      */
     private NDArray logProbabilities(NDArray hidden) {
-        try (NDArray logits = Ops.linear(hidden, fcWeight, fcBias)) {
+        try (NDArray logits = ClonerMatmul.linear(hidden, fcWeight, fcBias)) {
             return JniUtils.logSoftmax(Ops.pt(logits), 1, dtype);
         }
     }

@@ -44,6 +44,11 @@ public final class VoiceCloning implements AutoCloseable {
         return cloner().clone(audio);
     }
 
+    /** {@link #clone(Audio)}, telling {@code times} how long each part took. */
+    public VoicePreset clone(Audio audio, VoiceCloner.PartTimes times) {
+        return cloner().clone(audio, times);
+    }
+
     /** The loaded models (loading them on the first call). */
     public synchronized VoiceCloner cloner() {
         if (closed) {

@@ -46,11 +46,16 @@ public final class CodecEncoder implements AutoCloseable {
     private final Lstm lstm;
     private final Conv last;
     private final boolean fusedLstm;
+    /**
+     * Samples per chunk of the convolutions before the LSTM ({@link ChunkedSeanetEncoder}), 0 for the
+     * whole recording at once.
+     */
+    private final long chunkSamples;
     /** The manager that holds the weights when this encoder loaded them itself (closed with it), else null. */
     private final NDManager owner;
 
     private CodecEncoder(CodecConfig config, List<NDArray> codebooks, List<NDArray> codebookNorms, Conv first,
-            List<DownsampleBlock> blocks, Lstm lstm, Conv last, boolean fusedLstm, NDManager owner) {
+            List<DownsampleBlock> blocks, Lstm lstm, Conv last, boolean fusedLstm, long chunkSamples, NDManager owner) {
         this.config = config;
         this.codebooks = codebooks;
         this.codebookNorms = codebookNorms;
@@ -59,6 +64,7 @@ public final class CodecEncoder implements AutoCloseable {
         this.lstm = lstm;
         this.last = last;
         this.fusedLstm = fusedLstm;
+        this.chunkSamples = chunkSamples;
         this.owner = owner;
     }
 
@@ -68,11 +74,25 @@ public final class CodecEncoder implements AutoCloseable {
             throw new IllegalArgumentException("the fused LSTM is wrong below " + CodecDecoder.FUSED_LSTM_MIN_HIDDEN
                     + " units");
         }
-        return new CodecEncoder(config, codebooks, codebookNorms, first, blocks, lstm, last, fused, null);
+        return new CodecEncoder(config, codebooks, codebookNorms, first, blocks, lstm, last, fused, chunkSamples,
+                null);
+    }
+
+    /**
+     * The same encoder running its convolutions in chunks of {@code samples} (a multiple of the hop
+     * length) where the input is at least two chunks long, or on the whole input at once for 0.
+     */
+    CodecEncoder withChunkSamples(long samples) {
+        if (samples < 0 || samples % config.hopLength() != 0) {
+            throw new IllegalArgumentException("chunks must be a multiple of " + config.hopLength() + " samples, got "
+                    + samples);
+        }
+        return new CodecEncoder(config, codebooks, codebookNorms, first, blocks, lstm, last, fusedLstm, samples, null);
     }
 
     private CodecEncoder ownedBy(NDManager weights) {
-        return new CodecEncoder(config, codebooks, codebookNorms, first, blocks, lstm, last, fusedLstm, weights);
+        return new CodecEncoder(config, codebooks, codebookNorms, first, blocks, lstm, last, fusedLstm, chunkSamples,
+                weights);
     }
 
     CodecConfig config() {
@@ -175,7 +195,8 @@ public final class CodecEncoder implements AutoCloseable {
         index++; // ELU
         Conv last = SeanetLayers.conv(store, e + index + ".conv", channels, c.hiddenSize(), c.lastKernelSize(), 1, 1);
         return new CodecEncoder(c, List.copyOf(codebooks), List.copyOf(norms), first, List.copyOf(blocks), lstm,
-                last, lstm.hidden() >= CodecDecoder.FUSED_LSTM_MIN_HIDDEN, null);
+                last, lstm.hidden() >= CodecDecoder.FUSED_LSTM_MIN_HIDDEN,
+                (long) ChunkedSeanetEncoder.DEFAULT_CHUNK_HOPS * c.hopLength(), null);
     }
 
     /**
@@ -238,7 +259,8 @@ public final class CodecEncoder implements AutoCloseable {
     /**
      * The encoder's output before quantization: waveform (B, 1, T) → embedding (B, D, ceil(T / hop)),
      * in the encoder's dtype (the input is converted if it differs). The input is left as it is;
-     * every intermediate is freed as soon as it has been read.
+     * every intermediate is freed as soon as it has been read. The convolutions before the LSTM run
+     * over chunks of the input ({@link ChunkedSeanetEncoder}) when it is long enough.
      */
     public NDArray embed(NDArray wav24) {
         Shape shape = wav24.getShape();
@@ -248,15 +270,23 @@ public final class CodecEncoder implements AutoCloseable {
         }
         DataType type = dataType();
         NDArray input = wav24.getDataType() == type ? wav24 : wav24.toType(type, false);
-        NDArray x = Tensors.scoped(() -> SeanetLayers.applyConv(input, first, config, false));
-        if (input != wav24) {
-            input.close();
-        }
-        for (DownsampleBlock block : blocks) {
-            NDArray in = x;
-            x = Tensors.scoped(() -> downsampleBlock(in, block));
-            in.close();
-            NativeOps.releaseFreeMemory(); // what this block freed, before the next one
+        NDArray x;
+        if (chunkSamples > 0 && ChunkedSeanetEncoder.applies(config, shape.get(2), chunkSamples)) {
+            x = Tensors.scoped(() -> ChunkedSeanetEncoder.convolutions(input, first, blocks, config, chunkSamples));
+            if (input != wav24) {
+                input.close();
+            }
+        } else {
+            x = Tensors.scoped(() -> SeanetLayers.applyConv(input, first, config, false));
+            if (input != wav24) {
+                input.close();
+            }
+            for (DownsampleBlock block : blocks) {
+                NDArray in = x;
+                x = Tensors.scoped(() -> downsampleBlock(in, block));
+                in.close();
+                NativeOps.releaseFreeMemory(); // what this block freed, before the next one
+            }
         }
         NDArray beforeLstm = x;
         x = Tensors.scoped(() -> {
