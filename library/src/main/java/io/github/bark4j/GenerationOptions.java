@@ -1,7 +1,6 @@
 package io.github.bark4j;
 
 import io.github.bark4j.internal.ApiAccess;
-import io.github.bark4j.internal.cloning.VoiceCloner;
 import io.github.bark4j.internal.pipeline.Semantic;
 
 import java.nio.file.Path;
@@ -23,11 +22,6 @@ public final class GenerationOptions {
             @Override
             public int fixedSemanticTokens(GenerationOptions options) {
                 return options.fixedSemanticTokens();
-            }
-
-            @Override
-            public VoicePreset cloneVoice(Synthesizer synthesizer, Path audioFile, VoiceCloner.PartTimes times) {
-                return synthesizer.cloneVoice(audioFile, times);
             }
         });
     }

@@ -261,15 +261,10 @@ public final class Synthesizer implements AutoCloseable {
      * @throws ModelLoadException when a cloning model cannot be downloaded or read
      */
     public VoicePreset cloneVoice(Path audioFile) {
-        return cloneVoice(audioFile, VoiceCloner.PartTimes.NONE);
-    }
-
-    /** {@link #cloneVoice(Path)} telling {@code times} how long each part took (for the benchmarks). */
-    VoicePreset cloneVoice(Path audioFile, VoiceCloner.PartTimes times) {
         Objects.requireNonNull(audioFile, "audioFile");
         VoiceCloning c = requireCloning();
         Audio audio = WavReader.read(audioFile, VoiceCloner.MAX_SECONDS);
-        return lifetime.whileOpen(() -> c.clone(audio, times));
+        return lifetime.whileOpen(() -> c.clone(audio));
     }
 
     /**

@@ -5,7 +5,6 @@ import ai.djl.pytorch.jni.JniUtils;
 import io.github.bark4j.Precision;
 import io.github.bark4j.Synthesizer;
 import io.github.bark4j.VoicePreset;
-import io.github.bark4j.internal.ApiAccess;
 import io.github.bark4j.internal.cloning.VoiceCloner;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -125,12 +124,12 @@ public class CloningBenchmark {
         long cpu0 = processCpuNanos();
         long[] lastCpu = {cpu0};
         long t0 = System.nanoTime();
-        VoicePreset preset = ApiAccess.get().cloneVoice(c.synth, c.wav, (part, nanos) -> {
+        VoicePreset preset = VoiceCloner.observing((part, nanos) -> {
             long cpu = processCpuNanos();
             parts.put(part, nanos);
             partCpu.put(part, cpu - lastCpu[0]);
             lastCpu[0] = cpu;
-        });
+        }, () -> c.synth.cloneVoice(c.wav));
         long wall = System.nanoTime() - t0;
         long cpu = processCpuNanos() - cpu0;
         long peakKb = PeakMemoryProfiler.statusKb("VmHWM");

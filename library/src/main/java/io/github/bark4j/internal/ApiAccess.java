@@ -1,9 +1,6 @@
 package io.github.bark4j.internal;
 
 import io.github.bark4j.GenerationOptions;
-import io.github.bark4j.Synthesizer;
-import io.github.bark4j.VoicePreset;
-import io.github.bark4j.internal.cloning.VoiceCloner;
 
 import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
@@ -46,10 +43,4 @@ public abstract class ApiAccess {
 
     /** What {@link #fixedSemanticTokens(GenerationOptions.Builder, int)} set: 0 when off. */
     public abstract int fixedSemanticTokens(GenerationOptions options);
-
-    /**
-     * {@link Synthesizer#cloneVoice(Path)}, telling {@code times} how long each part of the clone
-     * took: the benchmarks' per-part times of the public call.
-     */
-    public abstract VoicePreset cloneVoice(Synthesizer synthesizer, Path audioFile, VoiceCloner.PartTimes times);
 }

@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * A Bark voice preset from a recording, the way gitmylo's bark-voice-cloning-HuBERT-quantizer makes it
@@ -64,6 +65,24 @@ public final class VoiceCloner implements AutoCloseable {
         PartTimes NONE = (part, nanos) -> {};
 
         void onPart(Part part, long nanos);
+    }
+
+    /** Who hears of the parts of the clones this thread makes ({@link #observing}); none by default. */
+    private static final ThreadLocal<PartTimes> OBSERVER = ThreadLocal.withInitial(() -> PartTimes.NONE);
+
+    /**
+     * Runs {@code work} on this thread with {@code times} told the parts of every clone it makes, also
+     * through the public {@code Synthesizer.cloneVoice} (which clones on the calling thread): the
+     * benchmarks' per-part times of the public call, without a second entry point.
+     */
+    public static <T> T observing(PartTimes times, Supplier<T> work) {
+        PartTimes outer = OBSERVER.get();
+        OBSERVER.set(times);
+        try {
+            return work.get();
+        } finally {
+            OBSERVER.set(outer);
+        }
     }
 
     private final NDManager manager;
@@ -114,9 +133,9 @@ public final class VoiceCloner implements AutoCloseable {
         }
     }
 
-    /** {@link #clone(Audio, PartTimes)} without timing. */
+    /** {@link #clone(Audio, PartTimes)}, telling this thread's {@link #observing observer}, if any. */
     public VoicePreset clone(Audio audio) {
-        return clone(audio, PartTimes.NONE);
+        return clone(audio, OBSERVER.get());
     }
 
     /**

@@ -39,14 +39,9 @@ public final class VoiceCloning implements AutoCloseable {
         this.files = files;
     }
 
-    /** The preset of a recording; see {@link VoiceCloner#clone(Audio, VoiceCloner.PartTimes)}. */
+    /** The preset of a recording; see {@link VoiceCloner#clone(Audio)}. */
     public VoicePreset clone(Audio audio) {
         return cloner().clone(audio);
-    }
-
-    /** {@link #clone(Audio)}, telling {@code times} how long each part took. */
-    public VoicePreset clone(Audio audio, VoiceCloner.PartTimes times) {
-        return cloner().clone(audio, times);
     }
 
     /** The loaded models (loading them on the first call). */

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.bark4j.ModelDownloadException.Reason;
 import io.github.bark4j.ModelDownloadException;
+import io.github.bark4j.ModelDownloadException.Reason;
 import io.github.bark4j.ModelHub;
 import io.github.bark4j.testing.SharedFiles;
 
