@@ -200,9 +200,17 @@ public final class SpeechServer implements AutoCloseable {
             return; // a streamed answer already started; its connection is cut instead
         }
         ctx.res().reset();
-        ctx.status(e.status()).contentType("application/json").result(e.toJson());
         if (e.retryAfterSeconds() != null) {
             ctx.header("Retry-After", Integer.toString(e.retryAfterSeconds()));
+        }
+        if (!EarlyAnswer.bodyUnread(ctx)) {
+            ctx.status(e.status()).contentType("application/json").result(e.toJson());
+            return;
+        }
+        try {
+            EarlyAnswer.send(ctx, e.status(), e.toJson());
+        } catch (IOException | RuntimeException failed) {
+            LOG.debug("cannot answer {} {}: {}", ctx.method(), ctx.path(), failed.toString());
         }
     }
 

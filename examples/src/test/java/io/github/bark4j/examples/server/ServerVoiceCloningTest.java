@@ -221,6 +221,9 @@ class ServerVoiceCloningTest {
             var r = cloneRaw(server, nameQuery(name), recB);
             assertEquals(400, r.statusCode(), name + ": " + error(r));
             assertOpenAiError(r.body(), "invalid_request_error", "name", "invalid_voice_name");
+            // refused unread: the server closes the connection and says so, or the next request in this loop
+            // would go out on a socket the server has closed ("header parser received no bytes")
+            assertEquals("close", r.headers().firstValue("Connection").orElse(null), name);
             var form = cloneMultipart(server, name, recB);
             assertEquals(400, form.statusCode(), name + ": " + error(form));
             assertOpenAiError(form.body(), "invalid_request_error", "name", "invalid_voice_name");
