@@ -147,8 +147,10 @@ public final class Footprint {
                     long cpu = processCpuNanos();
                     long start = System.nanoTime();
                     audio = pipeline.decode(request, codes);
-                    System.out.printf(Locale.ROOT, "codec run %d: %.3f s for %d frames (process CPU %.3f s)%n", run,
-                            (System.nanoTime() - start) / 1e9, FRAMES, (processCpuNanos() - cpu) / 1e9);
+                    System.out.printf(Locale.ROOT, "codec run %d: %.3f s for %d frames (process CPU %.3f s);"
+                            + " VmRSS %.1f MB, Java heap resident %.1f MB%n", run, (System.nanoTime() - start) / 1e9,
+                            FRAMES, (processCpuNanos() - cpu) / 1e9, PeakMemoryProfiler.statusKb("VmRSS") / 1024.0,
+                            javaHeapResidentKb() / 1024.0);
                 }
             }
             sampler.phase("after");
