@@ -30,6 +30,9 @@ import java.util.List;
  *       the loaded weights plus everything the run allocates, native (libtorch) and Java alike. Where the
  *       reset is refused (old kernels) the value is the peak since the JVM started; {@code rss-reset}
  *       says which (1 reset, 0 not).
+ *   <li>{@code process-peak-rss}: the process's peak resident set from the fork's start to the end
+ *       of the iteration, MB, model loading included (what a user of the library pays): each reset
+ *       first folds the peak so far into a running maximum.
  *   <li>{@code device-mem} (GPU runs only): memory in use on the benchmark's GPU after the iteration
  *       (cudaMemGetInfo via DJL, MB). libtorch's caching allocator is emptied before each iteration and
  *       keeps what it reserves until emptied again, so this approximates the iteration's peak reserved
@@ -48,6 +51,8 @@ public class PeakMemoryProfiler implements InternalProfiler {
     private static final Path CLEAR_REFS = Path.of("/proc/self/clear_refs");
 
     private boolean reset;
+    /** The largest VmHWM seen before any reset in this process (kB), for {@code process-peak-rss}. */
+    private static long processPeakKb = -1;
 
     @Override
     public String getDescription() {
@@ -69,6 +74,10 @@ public class PeakMemoryProfiler implements InternalProfiler {
      * #beforeIteration}.
      */
     public static boolean resetPeak() {
+        long hwm = statusKb("VmHWM");
+        synchronized (PeakMemoryProfiler.class) {
+            processPeakKb = Math.max(processPeakKb, hwm);
+        }
         try {
             Files.writeString(CLEAR_REFS, "5");
             return true;
@@ -85,6 +94,11 @@ public class PeakMemoryProfiler implements InternalProfiler {
         if (hwmKb >= 0) {
             out.add(new ScalarResult("peak-rss", hwmKb / 1024.0, "MB", AggregationPolicy.MAX));
             out.add(new ScalarResult("rss-reset", reset ? 1 : 0, "bool", AggregationPolicy.MIN));
+            long processPeak;
+            synchronized (PeakMemoryProfiler.class) {
+                processPeak = Math.max(processPeakKb, hwmKb);
+            }
+            out.add(new ScalarResult("process-peak-rss", processPeak / 1024.0, "MB", AggregationPolicy.MAX));
         }
         double load = loadAverage();
         if (load >= 0) {

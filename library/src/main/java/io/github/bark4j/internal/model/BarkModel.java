@@ -102,30 +102,30 @@ public final class BarkModel implements AutoCloseable {
         try (TensorSource source = openWeights(dir)) {
             WeightStore store = new WeightStore(source, manager, dtype);
             WeightStore logits = store.as(dtype == DataType.FLOAT16 ? DataType.FLOAT32 : dtype);
+            // BF16: every matmul of the three GPTs on bfloat16 copies, rounded one tensor at a time
+            // as the checkpoint is read (the decode steps' small-batch kernels and the prompt,
+            // re-prefill and fine passes' GEMMs alike); no FP32 copy of a rounded weight is kept,
+            // nor ever made (BF16 never offloads: SpeedChoice)
+            boolean rounding = precision == Precision.BF16;
+            Bf16Matmuls semanticBf16 = rounding ? tracked(bf16, Bf16Matmuls.whileLoading(true)) : null;
             Gpt semantic = new Gpt(config.semantic(),
-                    GptWeights.load(store, logits, SEMANTIC_PREFIX, config.semantic()), attention);
+                    GptWeights.load(store, logits, SEMANTIC_PREFIX, config.semantic(), semanticBf16), attention);
+            Bf16Matmuls coarseBf16 = rounding ? tracked(bf16, Bf16Matmuls.whileLoading(true)) : null;
             Gpt coarse = new Gpt(config.coarse(),
-                    GptWeights.load(store, logits, COARSE_PREFIX, config.coarse()), attention);
-            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, logits, FINE_PREFIX, config.fine()), attention);
+                    GptWeights.load(store, logits, COARSE_PREFIX, config.coarse(), coarseBf16), attention);
+            Bf16Matmuls fineBf16 = rounding ? tracked(bf16, Bf16Matmuls.whileLoading(false)) : null;
+            Gpt fine = new Gpt(config.fine(), GptWeights.load(store, logits, FINE_PREFIX, config.fine(), fineBf16),
+                    attention);
             CodecDecoder codec = CodecDecoder.load(store.as(codecDtype), CODEC_PREFIX, config.codec(),
                     config.fine().nCodesTotal());
             if (nativeConvTranspose) {
                 codec = codec.withTransposedConv(CodecDecoder.TransposedConv.NATIVE);
             }
             store.checkNoUnknownKeys(key -> UNUSED_CODEC_KEY.matcher(key).matches());
-            if (precision == Precision.BF16) {
-                // every matmul of the three GPTs on bfloat16 copies: the decode steps' small-batch
-                // kernels and the prompt, re-prefill and fine passes' GEMMs alike; the FP32 layer
-                // weights are then read by nothing and freed (BF16 never offloads: SpeedChoice)
-                Bf16Matmuls m = Bf16Matmuls.roundModel(semantic.weights(), true);
-                bf16.add(m);
-                semantic = semantic.withBf16Matmuls(m);
-                m = Bf16Matmuls.roundModel(coarse.weights(), true);
-                bf16.add(m);
-                coarse = coarse.withBf16Matmuls(m);
-                m = Bf16Matmuls.roundModel(fine.weights(), false);
-                bf16.add(m);
-                fine = fine.withBf16Matmuls(m);
+            if (rounding) {
+                semantic = semantic.withBf16Matmuls(semanticBf16);
+                coarse = coarse.withBf16Matmuls(coarseBf16);
+                fine = fine.withBf16Matmuls(fineBf16);
             }
             if (nativeStep) {
                 NativeGpt s = NativeGpt.create(semantic, precision == Precision.BF16);
@@ -152,6 +152,12 @@ public final class BarkModel implements AutoCloseable {
             manager.close();
             throw e;
         }
+    }
+
+    /** {@code m}, added to {@code all} so that a failed load frees it. */
+    private static Bf16Matmuls tracked(java.util.List<Bf16Matmuls> all, Bf16Matmuls m) {
+        all.add(m);
+        return m;
     }
 
     /** EnCodec is small and sensitive: it keeps 32-bit unless FP64 is asked for. */

@@ -40,21 +40,26 @@ public final class Bf16Matmuls implements AutoCloseable {
     /** At most this many rows: the small-batch kernel (FP32 x and result), else the bf16 GEMM. */
     static final int KERNEL_ROWS = 16;
 
-    private enum Kind { MATMUL, HEAD, EMBEDDING }
+    /** What a weight is to the model: which copies {@link #whileLoading} keeps depends on it. */
+    enum Kind { MATMUL, HEAD, EMBEDDING }
 
     private record Rounded(long tensor, long address, long out, long in, Kind kind) {}
 
     /** Keyed by the FP32 weight's identity: {@link Gpt} looks its weights up as it goes. */
     private final Map<NDArray, Rounded> byWeight = new IdentityHashMap<>();
+    /** Whether {@link #load} rounds for a causal model (else the fine one's FP32 copies stay). */
+    private final boolean causalModel;
     private volatile boolean closed;
 
-    private Bf16Matmuls() {}
+    private Bf16Matmuls(boolean causalModel) {
+        this.causalModel = causalModel;
+    }
 
     /** Rounds every matmul weight and head of {@code weights} (FP32, on the CPU); the FP32 ones stay. */
     static Bf16Matmuls round(GptWeights weights) {
-        Bf16Matmuls m = new Bf16Matmuls();
+        Bf16Matmuls m = new Bf16Matmuls(false);
         try {
-            m.add(weights, false, kind -> false);
+            m.add(weights, false);
             return m;
         } catch (RuntimeException e) {
             m.close();
@@ -63,46 +68,70 @@ public final class Bf16Matmuls implements AutoCloseable {
     }
 
     /**
-     * A whole model in bfloat16 ({@link Precision#BF16}): rounds every matmul weight and head of
-     * {@code weights} (FP32, on the CPU), and a causal model's input embedding table, then closes
-     * the FP32 copies that nothing reads any more: the layers' matmul weights (half of
-     * bark-small's 1.7 GB) and, for a causal model, its embedding table (which {@link #embed}
-     * gathers from in bfloat16; the semantic one is 398 MB in FP32) and its head (whose many-row
-     * GEMM, which generation never runs, then rounds the logits to bfloat16 too). The fine model
-     * keeps its FP32 heads, for the FP32 GEMM of its logits, and its eight small embedding tables
-     * (26 MB), whose sum in bfloat16 measured up to 0.46 from FP32 in first-pass logits against
-     * 0.44 without, too close to the bound.
+     * An empty set for a whole model in bfloat16 ({@link Precision#BF16}), which {@link
+     * GptWeights#load} fills through {@link #load} as it reads the checkpoint, one tensor at a time:
+     * every matmul weight and head, and a causal model's input embedding table, is rounded as
+     * soon as it is read. Where the model keeps no FP32 copy (the layers' matmul weights, half of
+     * bark-small's 1.6 GB, and a causal model's embedding table and head) the bfloat16 copy is
+     * made straight from the checkpoint's float32 bytes, so no FP32 copy ever exists in memory
+     * the process owns and loading never holds a tensor twice; a causal model's embedding table is
+     * then gathered in bfloat16 ({@link #embed}; the semantic one is 398 MB in FP32), and its
+     * head's many-row GEMM, which generation never runs, rounds the logits to bfloat16 too. The
+     * fine model keeps its FP32 heads, for the FP32 GEMM of its logits, and its eight small
+     * embedding tables (26 MB), whose sum in bfloat16 measured up to 0.46 from FP32 in first-pass
+     * logits against 0.44 without, too close to the bound.
      */
-    static Bf16Matmuls roundModel(GptWeights weights, boolean causal) {
-        Bf16Matmuls m = new Bf16Matmuls();
-        try {
-            // each FP32 copy closed as soon as it is rounded: the load's peak holds one extra tensor
-            m.add(weights, causal, kind -> kind != Kind.HEAD || causal);
-            return m;
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
-        }
+    static Bf16Matmuls whileLoading(boolean causal) {
+        return new Bf16Matmuls(causal);
     }
 
-    private void add(GptWeights weights, boolean embeddings, java.util.function.Predicate<Kind> closeFp32) {
+    /**
+     * Reads {@code key} (exactly {@code shape}) from {@code store} and rounds it, where this model
+     * rounds that {@code kind} of weight (see {@link #whileLoading}). Returns what {@link GptWeights} holds for
+     * it: the FP32 weight where the model keeps it, else a closed stand-in that only names the
+     * bfloat16 copy here (by identity, as every lookup does).
+     */
+    NDArray load(WeightStore store, String key, Kind kind, long... shape) {
+        if (kind == Kind.EMBEDDING && !causalModel) {
+            return store.load(key, shape);
+        }
+        if (kind == Kind.HEAD && !causalModel) {
+            NDArray w = store.load(key, shape);
+            try {
+                add(w, kind);
+            } catch (RuntimeException e) {
+                w.close();
+                throw e;
+            }
+            return w;
+        }
+        // rounded from the checkpoint's own bytes, closed by the store once read
+        return store.readFloat32(key, view -> add(view, kind), shape);
+    }
+
+    /** Rounds a head that {@link GptWeights#load} tied to an input embedding table it keeps. */
+    void addTiedHead(NDArray table) {
+        add(table, Kind.HEAD);
+    }
+
+    private void add(GptWeights weights, boolean embeddings) {
         for (GptWeights.Layer l : weights.layers()) {
-            add(l.attnProjWeight(), Kind.MATMUL, closeFp32);
-            add(l.attnOutWeight(), Kind.MATMUL, closeFp32);
-            add(l.mlpInWeight(), Kind.MATMUL, closeFp32);
-            add(l.mlpOutWeight(), Kind.MATMUL, closeFp32);
+            add(l.attnProjWeight(), Kind.MATMUL);
+            add(l.attnOutWeight(), Kind.MATMUL);
+            add(l.mlpInWeight(), Kind.MATMUL);
+            add(l.mlpOutWeight(), Kind.MATMUL);
         }
         for (NDArray head : weights.heads()) {
-            add(head, Kind.HEAD, closeFp32);
+            add(head, Kind.HEAD);
         }
         if (embeddings) {
             for (NDArray table : weights.inputEmbeddings()) {
-                add(table, Kind.EMBEDDING, closeFp32);
+                add(table, Kind.EMBEDDING);
             }
         }
     }
 
-    private void add(NDArray w, Kind kind, java.util.function.Predicate<Kind> closeFp32) {
+    private void add(NDArray w, Kind kind) {
         if (byWeight.containsKey(w)) {
             return; // tied weights: one copy
         }
@@ -120,9 +149,6 @@ public final class Bf16Matmuls implements AutoCloseable {
             throw e;
         }
         byWeight.put(w, new Rounded(tensor, address, s.get(0), s.get(1), kind));
-        if (closeFp32.test(kind)) {
-            w.close();
-        }
     }
 
     /** Whether {@code table} is an input embedding table with a bfloat16 copy here ({@link #embed}). */

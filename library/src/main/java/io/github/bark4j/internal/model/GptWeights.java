@@ -61,6 +61,11 @@ public record GptWeights(
                 n.apply(finalNormWeight), n.apply(finalNormBias), heads.stream().map(n).toList());
     }
 
+    /** Reads one weight of the given shape under a key. */
+    private interface Loader {
+        NDArray load(String key, long... shape);
+    }
+
     /** {@code f} applied at most once per distinct tensor (by identity); null stays null. */
     private static UnaryOperator<NDArray> once(UnaryOperator<NDArray> f) {
         IdentityHashMap<NDArray, NDArray> done = new IdentityHashMap<>();
@@ -74,6 +79,20 @@ public record GptWeights(
      * within the weights' own rounding).
      */
     static GptWeights load(WeightStore store, WeightStore logitStore, String prefix, GptConfig c) {
+        return load(store, logitStore, prefix, c, null);
+    }
+
+    /**
+     * Like {@link #load(WeightStore, WeightStore, String, GptConfig)}, with every matmul weight,
+     * head and input embedding table read through {@code bf16} (unless null), which rounds each as
+     * soon as it is read ({@link Bf16Matmuls#whileLoading}).
+     */
+    static GptWeights load(WeightStore store, WeightStore logitStore, String prefix, GptConfig c, Bf16Matmuls bf16) {
+        Loader matmul = bf16 == null ? (key, shape) -> store.load(key, shape)
+                : (key, shape) -> bf16.load(store, key, Bf16Matmuls.Kind.MATMUL, shape);
+        Loader embedding = bf16 == null ? matmul : (key, shape) -> bf16.load(store, key, Bf16Matmuls.Kind.EMBEDDING, shape);
+        Loader head = bf16 == null ? (key, shape) -> logitStore.load(key, shape)
+                : (key, shape) -> bf16.load(logitStore, key, Bf16Matmuls.Kind.HEAD, shape);
         long h = c.hiddenSize();
         boolean fine = !c.isCausal();
         // The fine model's layer norms always carry a bias; the causal ones follow config.bias.
@@ -84,10 +103,10 @@ public record GptWeights(
         List<NDArray> embeddings = new ArrayList<>();
         if (fine) {
             for (int i = 0; i < c.nCodesTotal(); i++) {
-                embeddings.add(store.load(prefix + "input_embeds_layers." + i + ".weight", c.inputVocabSize(), h));
+                embeddings.add(embedding.load(prefix + "input_embeds_layers." + i + ".weight", c.inputVocabSize(), h));
             }
         } else {
-            embeddings.add(store.load(prefix + "input_embeds_layer.weight", c.inputVocabSize(), h));
+            embeddings.add(embedding.load(prefix + "input_embeds_layer.weight", c.inputVocabSize(), h));
         }
         NDArray position = store.load(prefix + "position_embeds_layer.weight", c.blockSize(), h);
         List<Layer> layers = new ArrayList<>();
@@ -100,15 +119,15 @@ public record GptWeights(
             layers.add(new Layer(
                     logitStore.load(p + "layernorm_1.weight", h),
                     normBias ? logitStore.load(p + "layernorm_1.bias", h) : zeroBeta,
-                    store.load(p + "attn.att_proj.weight", 3 * h, h),
+                    matmul.load(p + "attn.att_proj.weight", 3 * h, h),
                     c.bias() ? store.load(p + "attn.att_proj.bias", 3 * h) : null,
-                    store.load(p + "attn.out_proj.weight", h, h),
+                    matmul.load(p + "attn.out_proj.weight", h, h),
                     c.bias() ? store.load(p + "attn.out_proj.bias", h) : null,
                     logitStore.load(p + "layernorm_2.weight", h),
                     normBias ? logitStore.load(p + "layernorm_2.bias", h) : zeroBeta,
-                    store.load(p + "mlp.in_proj.weight", 4 * h, h),
+                    matmul.load(p + "mlp.in_proj.weight", 4 * h, h),
                     c.bias() ? store.load(p + "mlp.in_proj.bias", 4 * h) : null,
-                    store.load(p + "mlp.out_proj.weight", h, 4 * h),
+                    matmul.load(p + "mlp.out_proj.weight", h, 4 * h),
                     c.bias() ? store.load(p + "mlp.out_proj.bias", h) : null));
         }
         NDArray finalWeight = logitStore.load(prefix + "layernorm_final.weight", h);
@@ -119,7 +138,7 @@ public record GptWeights(
             for (int i = 0; i < nHeads; i++) {
                 String key = prefix + "lm_heads." + i + ".weight";
                 if (store.has(key)) {
-                    heads.add(logitStore.load(key, c.outputVocabSize(), h));
+                    heads.add(head.load(key, c.outputVocabSize(), h));
                 } else {
                     // Tied heads may be stored once: head i is the embedding table of codebook i+1.
                     int tied = i + c.nCodesGiven();
@@ -128,12 +147,16 @@ public record GptWeights(
                                 + " input_embeds_layers." + tied + " (vocab sizes differ)");
                     }
                     NDArray table = embeddings.get(tied);
-                    heads.add(table.getDataType() == logitStore.dtype() ? table
-                            : table.toType(logitStore.dtype(), true));
+                    NDArray tiedHead = table.getDataType() == logitStore.dtype() ? table
+                            : table.toType(logitStore.dtype(), true);
+                    if (bf16 != null) {
+                        bf16.addTiedHead(tiedHead);
+                    }
+                    heads.add(tiedHead);
                 }
             }
         } else {
-            heads.add(logitStore.load(prefix + "lm_head.weight", c.outputVocabSize(), h));
+            heads.add(head.load(prefix + "lm_head.weight", c.outputVocabSize(), h));
         }
         return new GptWeights(List.copyOf(embeddings), position, List.copyOf(layers), finalWeight, finalBias,
                 List.copyOf(heads));

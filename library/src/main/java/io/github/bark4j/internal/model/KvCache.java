@@ -87,7 +87,7 @@ public final class KvCache implements AutoCloseable {
         return length;
     }
 
-    int capacity() {
+    public int capacity() {
         return capacity;
     }
 
@@ -192,6 +192,14 @@ public final class KvCache implements AutoCloseable {
         }
         a.close();
         return kept;
+    }
+
+    /**
+     * Empties the cache for another window of the same rows: positions are written from 0 again,
+     * over the old entries, which nothing reads (every read stops at {@link #length()}).
+     */
+    public void clear() {
+        length = 0;
     }
 
     /** Called once per forward pass, after every layer has written its new entries. */

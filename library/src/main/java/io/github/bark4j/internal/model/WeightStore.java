@@ -70,6 +70,36 @@ public final class WeightStore {
         }
     }
 
+    /**
+     * Hands the tensor under {@code key} (exactly {@code shape}) to {@code read} as a float32 array
+     * without a copy where the checkpoint holds float32: the array wraps the memory-mapped file
+     * (read-only: never written), and other dtypes are widened into a transient array first. It
+     * lives only during the call: closed, and the mapping released, as soon as {@code read}
+     * returns, before the next tensor is read. For {@code read} to copy it into another form
+     * (bfloat16) without holding the float32 values in memory the process owns.
+     *
+     * @return the closed array, which stands for the tensor by identity only
+     */
+    NDArray readFloat32(String key, java.util.function.Consumer<NDArray> read, long... shape) {
+        RawTensor raw = raw(key, shape);
+        NDArray view = null;
+        try {
+            view = wrap(raw, manager);
+            if (view.getDataType() != DataType.FLOAT32) {
+                NDArray wide = view.toType(DataType.FLOAT32, false);
+                view.close();
+                view = wide;
+            }
+            read.accept(view);
+            return view;
+        } finally {
+            if (view != null) {
+                view.close();
+            }
+            MappedBuffers.release(raw.data());
+        }
+    }
+
     /** Like {@link #load} but keeps the values as float32 on the Java side (for folding). */
     float[] loadFloats(String key, long... shape) {
         RawTensor raw = raw(key, shape);
@@ -134,6 +164,21 @@ public final class WeightStore {
      * needs one transient direct buffer per tensor, released before the next.
      */
     static NDArray toNDArray(RawTensor raw, NDManager manager, DataType target) {
+        NDArray wrapped = wrap(raw, manager);
+        try {
+            // a new tensor in libtorch's own memory either way: the wrapped bytes may go
+            return wrapped.getDataType() == target ? wrapped.duplicate() : wrapped.toType(target, false);
+        } finally {
+            wrapped.close();
+        }
+    }
+
+    /**
+     * An array over {@code raw}'s own bytes where DJL can take them (float32, float64, float16 in a
+     * direct buffer: a memory-mapped file), else over a transient widened copy; valid only as long
+     * as those bytes.
+     */
+    private static NDArray wrap(RawTensor raw, NDManager manager) {
         Shape shape = new Shape(raw.shape());
         DataType direct = raw.dtype().djlTypeOrNull();
         NDArray wrapped;
@@ -156,12 +201,7 @@ public final class WeightStore {
         } else {
             wrapped = manager.create(raw.toFloatArray(), shape);
         }
-        try {
-            // a new tensor in libtorch's own memory either way: the wrapped bytes may go
-            return wrapped.getDataType() == target ? wrapped.duplicate() : wrapped.toType(target, false);
-        } finally {
-            wrapped.close();
-        }
+        return wrapped;
     }
 
     /** A direct buffer for one tensor's copy, or a load error naming the JVM flag that limits it. */

@@ -97,74 +97,26 @@ public final class Coarse {
             windows = Math.max(windows, (int) Math.ceil(nSteps[b] / (double) WINDOW));
             totalSteps = Math.max(totalSteps, nSteps[b]);
         }
-        for (int w = 0; w < windows; w++) {
-            int[] rows = activeRows(step, nSteps);
-            long[][] prompts = new long[rows.length][];
-            for (int i = 0; i < rows.length; i++) {
-                int b = rows[i];
-                int semanticIndex = base + (int) Math.rint(step[b] / SEMANTIC_TO_COARSE);
-                int from = Math.max(0, semanticIndex - MAX_SEMANTIC_HISTORY);
-                prompts[i] = windowPrompt(semanticIn[b], from, coarse[b], coarseLength[b]);
-                if (prompts[i].length != prompts[0].length) {
-                    throw new IllegalStateException("coarse rows out of step: prompt lengths differ");
-                }
+        // one cache for every window, as large as the longest prompt needs: allocating one per
+        // window, each a little larger while the history grows, left the freed ones behind as
+        // fragments of the C heap (the coarse stage's resident set crept up by ~100 MB in FP32)
+        int capacity = SEMANTIC_WINDOW + 1 + Math.min(MAX_HISTORY, history.coarse().length + (windows - 1) * WINDOW)
+                + WINDOW;
+        KvCache cache = null;
+        int[] cached = null;
+        try {
+            for (int w = 0; w < windows; w++) {
+                int[] rows = activeRows(step, nSteps);
+                cache = cacheFor(gpt, manager, cache, cached, rows, capacity);
+                cached = rows;
+                window(gpt, manager, cache, rows, base, semanticIn, coarse, coarseLength, step, nSteps, o,
+                        samplers);
+                o.progress().onProgress(Stage.COARSE, Math.min(totalSteps, (w + 1) * WINDOW), totalSteps);
             }
-            int promptLength = prompts[0].length;
-            try (NDScope scope = new NDScope();
-                    KvCache cache = gpt.newCache(manager, rows.length, promptLength + WINDOW)) {
-                scope.suppressNotUsedWarning();
-                long[] feed = flatten(prompts);
-                int feedLength = promptLength;
-                for (int j = 0; j < WINDOW; j++) {
-                    boolean any = false;
-                    for (int b : rows) {
-                        any |= step[b] < nSteps[b];
-                    }
-                    if (!any) {
-                        break;
-                    }
-                    Cancellation.check();
-                    double[] logits = null;
-                    // logits[i * vocab + t - first] is token t's logit of row i
-                    int first = 0;
-                    // greedy decode steps: each row's argmax within the codebook it predicts now
-                    // (the rows move in step, so one codebook for all), instead of the logits
-                    int[] best = null;
-                    int parity = o.greedy() ? commonParity(rows, step, nSteps) : -1;
-                    if (feedLength == 1 && parity >= 0) {
-                        first = CODES_START + parity * Vocabulary.CODEBOOK_SIZE;
-                        best = gpt.decodeArgmax(manager, feed, cache, first, first + Vocabulary.CODEBOOK_SIZE);
-                    } else if (feedLength == 1) {
-                        first = CODES_START;
-                        logits = gpt.decode(manager, feed, cache, CODES_START, CODES_END);
-                    } else {
-                        first = 0;
-                        try (NDScope stepScope = new NDScope()) {
-                            stepScope.suppressNotUsedWarning();
-                            NDArray input = gpt.embed(Tensors.ids(manager, feed, rows.length, feedLength));
-                            logits = Tensors.toDoubles(gpt.forwardCausal(input, cache, true));
-                        }
-                    }
-                    int vocab = logits == null ? 0 : logits.length / rows.length;
-                    long[] next = new long[rows.length];
-                    for (int i = 0; i < rows.length; i++) {
-                        int b = rows[i];
-                        if (step[b] >= nSteps[b]) {
-                            next[i] = coarse[b][coarseLength[b] - 1];
-                            continue;
-                        }
-                        int start = CODES_START + (step[b] % CODEBOOKS) * Vocabulary.CODEBOOK_SIZE;
-                        int token = best != null ? start + best[i]
-                                : start + pick(logits, i * vocab + start - first, o, samplers[b]);
-                        coarse[b][coarseLength[b]++] = token;
-                        step[b]++;
-                        next[i] = token;
-                    }
-                    feed = next;
-                    feedLength = 1;
-                }
+        } finally {
+            if (cache != null) {
+                cache.close();
             }
-            o.progress().onProgress(Stage.COARSE, Math.min(totalSteps, (w + 1) * WINDOW), totalSteps);
         }
         int[][][] out = new int[batch][][];
         for (int b = 0; b < batch; b++) {
@@ -206,6 +158,104 @@ public final class Coarse {
             System.arraycopy(rows[i], 0, out, i * rows[0].length, rows[0].length);
         }
         return out;
+    }
+
+    /**
+     * The cache for the next window, of rows {@code rows} (indices into the batch, a subset of
+     * {@code cached}, the previous window's, in the same order): {@code cache} emptied, without the
+     * rows that have left, or a new one of {@code capacity} positions for the first window.
+     */
+    private static KvCache cacheFor(Gpt gpt, NDManager manager, KvCache cache, int[] cached, int[] rows,
+            int capacity) {
+        if (cache == null) {
+            return gpt.newCache(manager, rows.length, capacity);
+        }
+        if (!Arrays.equals(cached, rows)) {
+            long[] keep = new long[rows.length];
+            for (int i = 0, j = 0; i < rows.length; i++) {
+                while (cached[j] != rows[i]) {
+                    j++;
+                }
+                keep[i] = j;
+            }
+            cache.keepRows(keep);
+        }
+        cache.clear();
+        return cache;
+    }
+
+    /** One window of {@link #WINDOW} steps for rows {@code rows}, from a re-prefill of its prompt. */
+    private static void window(Gpt gpt, NDManager manager, KvCache cache, int[] rows, int base,
+            int[][] semanticIn, int[][] coarse, int[] coarseLength, int[] step, int[] nSteps, GenerationOptions o,
+            Sampler[] samplers) {
+        long[][] prompts = new long[rows.length][];
+        for (int i = 0; i < rows.length; i++) {
+            int b = rows[i];
+            int semanticIndex = base + (int) Math.rint(step[b] / SEMANTIC_TO_COARSE);
+            int from = Math.max(0, semanticIndex - MAX_SEMANTIC_HISTORY);
+            prompts[i] = windowPrompt(semanticIn[b], from, coarse[b], coarseLength[b]);
+            if (prompts[i].length != prompts[0].length) {
+                throw new IllegalStateException("coarse rows out of step: prompt lengths differ");
+            }
+        }
+        int promptLength = prompts[0].length;
+        if (promptLength + WINDOW > cache.capacity()) {
+            throw new IllegalStateException("coarse prompt of " + promptLength + " tokens exceeds the cache of "
+                    + cache.capacity() + " positions");
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            long[] feed = flatten(prompts);
+            int feedLength = promptLength;
+            for (int j = 0; j < WINDOW; j++) {
+                boolean any = false;
+                for (int b : rows) {
+                    any |= step[b] < nSteps[b];
+                }
+                if (!any) {
+                    break;
+                }
+                Cancellation.check();
+                double[] logits = null;
+                // logits[i * vocab + t - first] is token t's logit of row i
+                int first = 0;
+                // greedy decode steps: each row's argmax within the codebook it predicts now
+                // (the rows move in step, so one codebook for all), instead of the logits
+                int[] best = null;
+                int parity = o.greedy() ? commonParity(rows, step, nSteps) : -1;
+                if (feedLength == 1 && parity >= 0) {
+                    first = CODES_START + parity * Vocabulary.CODEBOOK_SIZE;
+                    best = gpt.decodeArgmax(manager, feed, cache, first, first + Vocabulary.CODEBOOK_SIZE);
+                } else if (feedLength == 1) {
+                    first = CODES_START;
+                    logits = gpt.decode(manager, feed, cache, CODES_START, CODES_END);
+                } else {
+                    first = 0;
+                    try (NDScope stepScope = new NDScope()) {
+                        stepScope.suppressNotUsedWarning();
+                        NDArray input = gpt.embed(Tensors.ids(manager, feed, rows.length, feedLength));
+                        logits = Tensors.toDoubles(gpt.forwardCausal(input, cache, true));
+                    }
+                }
+                int vocab = logits == null ? 0 : logits.length / rows.length;
+                long[] next = new long[rows.length];
+                for (int i = 0; i < rows.length; i++) {
+                    int b = rows[i];
+                    if (step[b] >= nSteps[b]) {
+                        next[i] = coarse[b][coarseLength[b] - 1];
+                        continue;
+                    }
+                    int start = CODES_START + (step[b] % CODEBOOKS) * Vocabulary.CODEBOOK_SIZE;
+                    int token = best != null ? start + best[i]
+                            : start + pick(logits, i * vocab + start - first, o, samplers[b]);
+                    coarse[b][coarseLength[b]++] = token;
+                    step[b]++;
+                    next[i] = token;
+                }
+                feed = next;
+                feedLength = 1;
+            }
+        }
     }
 
     /** [256 semantic tokens from {@code from} (padded), infer token, last ≤630 coarse tokens]. */

@@ -1,5 +1,6 @@
 package io.github.bark4j.internal.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -66,6 +67,61 @@ class Bf16MatmulsTest {
         GptWeights.Layer layer = new GptWeights.Layer(null, null, matrices[0], null, matrices[1], null, null, null,
                 matrices[2], null, matrices[3], null);
         return new GptWeights(List.of(), null, List.of(layer), null, null, List.of(matrices[4]));
+    }
+
+    /**
+     * A BF16 model rounds each weight as the checkpoint is read, straight from its float32 bytes:
+     * the same bfloat16 weights as rounding the loaded FP32 model (the small-batch kernel's
+     * products agree exactly), and no FP32 copy is left where the model keeps none (every matmul
+     * weight; a causal model's embedding table and head), while the fine model's heads and
+     * embedding tables stay FP32.
+     */
+    @Test
+    void roundingWhileLoadingEqualsRoundingTheLoadedModel() {
+        SplittableRandom random = new SplittableRandom(9);
+        try (Pipeline bf16 = TestModels.tinyBark(Precision.BF16);
+                NDManager m = fp32.model().manager().newSubManager()) {
+            Gpt[][] pairs = {{fp32.model().semantic, bf16.model().semantic}, {fp32.model().coarse, bf16.model().coarse},
+                {fp32.model().fine, bf16.model().fine}};
+            for (Gpt[] pair : pairs) {
+                GptWeights full = pair[0].weights();
+                GptWeights loaded = pair[1].weights();
+                boolean causal = pair[0].config().isCausal();
+                Bf16Matmuls rounded = pair[1].bf16Matmuls();
+                try (Bf16Matmuls reference = Bf16Matmuls.round(full)) {
+                    for (int l = 0; l < full.layers().size(); l++) {
+                        GptWeights.Layer a = full.layers().get(l);
+                        GptWeights.Layer b = loaded.layers().get(l);
+                        NDArray[][] weights = {{a.attnProjWeight(), b.attnProjWeight()},
+                            {a.attnOutWeight(), b.attnOutWeight()}, {a.mlpInWeight(), b.mlpInWeight()},
+                            {a.mlpOutWeight(), b.mlpOutWeight()}};
+                        for (NDArray[] w : weights) {
+                            assertTrue(w[1].isReleased(), "no FP32 copy of a rounded matmul weight");
+                            assertSameProducts(m, random, reference, w[0], rounded, w[1]);
+                        }
+                    }
+                    for (int h = 0; h < full.heads().size(); h++) {
+                        NDArray head = loaded.heads().get(h);
+                        assertEquals(causal, head.isReleased(), "FP32 head kept only by the fine model");
+                        assertSameProducts(m, random, reference, full.heads().get(h), rounded, head);
+                    }
+                }
+                for (NDArray table : loaded.inputEmbeddings()) {
+                    assertEquals(causal, rounded.holdsEmbedding(table), "bfloat16 embedding tables: causal models");
+                    assertEquals(causal, table.isReleased(), "FP32 embedding tables: the fine model's");
+                }
+            }
+        }
+    }
+
+    /** Rows x · Wᵀ through the small-batch kernel on two bfloat16 copies are identical. */
+    private static void assertSameProducts(NDManager m, SplittableRandom random, Bf16Matmuls a, NDArray wa,
+            Bf16Matmuls b, NDArray wb) {
+        long in = wa.getShape().get(1);
+        NDArray x = m.create(normal(random, (int) (3 * in), 1), new Shape(3, in));
+        float[] ya = a.linear(x, wa, null).toFloatArray();
+        float[] yb = b.linear(x, wb, null).toFloatArray();
+        assertArrayEquals(ya, yb, 0f);
     }
 
     @Test

@@ -329,6 +329,48 @@ class CodecDecoderTest {
         }
     }
 
+    /**
+     * The upsampling stack in chunks, each started {@link CodecDecoder#warmUpFrames} early, gives
+     * the samples of one whole-length pass, for lengths around and below the chunk size: FP64 to
+     * 1e-12, FP32 to its rounding. With one warm-up frame fewer, samples after a chunk boundary
+     * differ: the bound is needed, and the comparison sees a missing frame.
+     */
+    @Test
+    void chunkedUpsamplingEqualsOnePass() throws Exception {
+        // ratios 8 5 4 2 with kernels 2·ratio, residual kernels 3, last kernel 7 (as EnCodec 24 kHz):
+        // the first exact sample of a chunk is (((8 + 2)·5 + 5 + 2)·4 + 4 + 2)·2 + 2 + 2 + 6 = 478,
+        // in the second frame of 320 samples
+        assertEquals(2, codec.warmUpFrames());
+        for (Precision p : new Precision[] {Precision.FP64, Precision.FP32}) {
+            try (Pipeline s = TestModels.tinyBark(p);
+                    NDManager m = s.model().manager().newSubManager()) {
+                CodecDecoder d = s.model().codec;
+                int warmUp = d.warmUpFrames();
+                Random r = new Random(17);
+                int channels = 128; // 2^4 upsampling stages × 8 filters in the fixture
+                for (int frames : new int[] {1, 4, 9, 23}) {
+                    NDArray latent = m.create(gaussian(r, 2 * channels * frames), new Shape(2, channels, frames))
+                            .toType(p == Precision.FP64 ? DataType.FLOAT64 : DataType.FLOAT32, false);
+                    double[] whole = Tensors.toDoubles(d.upsampleInChunks(latent.duplicate(), frames, warmUp));
+                    assertEquals(2 * frames * 320, whole.length);
+                    double scale = Arrays.stream(whole).map(Math::abs).max().orElse(0);
+                    double bound = p == Precision.FP64 ? 1e-12 : 1e-5 * scale;
+                    for (int chunk : new int[] {1, 2, 5, 8}) {
+                        String what = p + " " + frames + " frames in chunks of " + chunk;
+                        double[] chunked = Tensors.toDoubles(d.upsampleInChunks(latent.duplicate(), chunk, warmUp));
+                        GptTest.assertClose(whole, chunked, bound, what);
+                        if (frames > chunk) {
+                            double[] short1 = Tensors.toDoubles(
+                                    d.upsampleInChunks(latent.duplicate(), chunk, warmUp - 1));
+                            assertTrue(GptTest.maxAbsDiff(whole, short1) > 100 * bound,
+                                    what + ": one warm-up frame fewer changes samples");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void quantizerDecodeSumsCodebookRows() {
         int books = codec.numCodebooks();
