@@ -362,7 +362,7 @@ class CodecDecoderTest {
                         if (frames > chunk) {
                             double[] short1 = Tensors.toDoubles(
                                     d.upsampleInChunks(latent.duplicate(), chunk, warmUp - 1));
-                            assertTrue(GptTest.maxAbsDiff(whole, short1) > 100 * bound,
+                            assertTrue(Diffs.maxAbsDiff(whole, short1) > 100 * bound,
                                     what + ": one warm-up frame fewer changes samples");
                         }
                     }
