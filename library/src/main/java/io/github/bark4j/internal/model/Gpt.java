@@ -203,13 +203,25 @@ public final class Gpt {
             throw new IllegalArgumentException("Fine window of " + t + " frames exceeds block size "
                     + config.blockSize());
         }
+        // summed in place, each table's rows freed once added: up to 8 tables and 7 sums of a 1024-frame
+        // window (3 MB each in FP32) would otherwise all live until the caller's scope closes, at the
+        // generation's peak; the same additions in the same order, so the same values
         NDArray x = null;
         for (int i = 0; i <= codebook; i++) {
-            NDArray ids = codes.get(new NDIndex(":, :, {}", i));
-            NDArray e = embed(ids, weights.inputEmbeddings().get(i));
-            x = x == null ? e : x.add(e);
+            NDArray e;
+            try (NDArray ids = codes.get(new NDIndex(":, :, {}", i))) {
+                e = embed(ids, weights.inputEmbeddings().get(i));
+            }
+            if (x == null) {
+                x = e;
+            } else {
+                x.addi(e);
+                e.close();
+            }
         }
-        x = x.add(positions(codes.getManager(), 0, t));
+        try (NDArray positions = positions(codes.getManager(), 0, t)) {
+            x.addi(positions);
+        }
         if (nativePasses()) {
             return linear(nativeStep.pass(x, null, false), weights.heads().get(codebook - config.nCodesGiven()), null);
         }
