@@ -17,6 +17,7 @@ import io.github.bark4j.internal.model.AttentionKernel;
 import io.github.bark4j.internal.model.BarkModel;
 import io.github.bark4j.internal.model.Ops;
 import io.github.bark4j.internal.model.Tensors;
+import io.github.bark4j.internal.model.WeightNorm;
 import io.github.bark4j.internal.model.WeightStore;
 
 import java.nio.file.Files;
@@ -324,28 +325,12 @@ public final class Hubert implements AutoCloseable {
         int d = c.hiddenSize();
         int k = c.numConvPosEmbeddings();
         long[] shape = {d, d / c.numConvPosEmbeddingGroups(), k};
-        String g;
-        String v;
-        if (w.has(key + "weight_g")) {
-            g = key + "weight_g";
-            v = key + "weight_v";
-        } else if (w.has(key + "parametrizations.weight.original0")) {
-            g = key + "parametrizations.weight.original0";
-            v = key + "parametrizations.weight.original1";
-        } else if (w.has(key + "weight")) {
-            return w.load(key + "weight", shape);
-        } else {
+        NDArray weight = WeightNorm.load(w::has, w::load, key, shape, 2);
+        if (weight == null) {
             throw new ModelLoadException("HuBERT checkpoint lacks the positional convolution's weight ('" + w.prefix()
                     + key + "weight_g'/'weight_v', 'parametrizations.weight.original0'/'original1' or 'weight')");
         }
-        try (NDArray gain = w.load(g, 1, 1, k);
-                NDArray direction = w.load(v, shape);
-                NDArray squares = direction.square();
-                NDArray sum = squares.sum(new int[] {0, 1}, true);
-                NDArray norm = sum.sqrt();
-                NDArray unit = direction.div(norm)) {
-            return unit.mul(gain);
-        }
+        return weight;
     }
 
     public HubertConfig config() {

@@ -50,27 +50,11 @@ final class SeanetLayers {
      * parametrizations one; a plain {@code weight} is taken as is.
      */
     static NDArray normedWeight(WeightStore s, String key, long[] shape) {
-        String g;
-        String v;
-        if (s.has(key + ".weight_g")) {
-            g = key + ".weight_g";
-            v = key + ".weight_v";
-        } else if (s.has(key + ".parametrizations.weight.original0")) {
-            g = key + ".parametrizations.weight.original0";
-            v = key + ".parametrizations.weight.original1";
-        } else if (s.has(key + ".weight")) {
-            return s.load(key + ".weight", shape);
-        } else {
+        NDArray w = WeightNorm.load(s::has, s::load, key + ".", shape, 0);
+        if (w == null) {
             throw new ModelLoadException("Checkpoint lacks the codec weight '" + key + ".weight_g'/'weight_v'"
                     + " (or parametrizations.weight.original0/1)");
         }
-        NDArray gain = s.load(g, shape[0], 1, 1);
-        NDArray dir = s.load(v, shape);
-        NDArray norm = dir.square().sum(new int[] {1, 2}, true).sqrt();
-        NDArray w = dir.div(norm).muli(gain);
-        norm.close();
-        gain.close();
-        dir.close();
         return w;
     }
 
