@@ -8,9 +8,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -204,10 +207,28 @@ final class FakeHubServer implements AutoCloseable {
         model.add("files", files);
         JsonObject models = new JsonObject();
         models.add(repo, model);
+        return manifest(models);
+    }
+
+    /** A manifest in the {@code models-manifest.json} layout of {@code models} (id to entry). */
+    static JsonObject manifest(JsonObject models) {
         JsonObject root = new JsonObject();
         root.addProperty("schemaVersion", 1);
         root.addProperty("urlPattern", "{endpoint}/{repo}/resolve/{revision}/{path}");
         root.add("models", models);
         return root;
+    }
+
+    /** A manifest's entry for one file: its path, size and SHA-256. */
+    static JsonObject fileEntry(String path, byte[] bytes) {
+        JsonObject e = new JsonObject();
+        e.addProperty("path", path);
+        e.addProperty("size", bytes.length);
+        try {
+            e.addProperty("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)));
+        } catch (NoSuchAlgorithmException impossible) {
+            throw new AssertionError(impossible); // every JDK has SHA-256
+        }
+        return e;
     }
 }

@@ -24,9 +24,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -105,10 +103,7 @@ class HubEndToEndTest {
     private static JsonObject manifest(Map<String, byte[]> files) throws Exception {
         JsonArray list = new JsonArray();
         for (Map.Entry<String, byte[]> f : files.entrySet()) {
-            JsonObject e = new JsonObject();
-            e.addProperty("path", f.getKey());
-            e.addProperty("size", f.getValue().length);
-            e.addProperty("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(f.getValue())));
+            JsonObject e = FakeHubServer.fileEntry(f.getKey(), f.getValue());
             e.addProperty("lazy", f.getKey().startsWith("speaker_embeddings/"));
             list.add(e);
         }

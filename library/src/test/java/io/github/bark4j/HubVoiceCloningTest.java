@@ -15,9 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,11 +46,7 @@ class HubVoiceCloningTest {
         models.add(BARK, model("bark", BARK, repos.get(BARK)));
         models.add(Synthesizer.CLONING_HUBERT, model("hubert", HUBERT_REPO, repos.get(HUBERT_REPO)));
         models.add(QUANTIZER, model("semantic-quantizer", QUANTIZER, repos.get(QUANTIZER)));
-        JsonObject root = new JsonObject();
-        root.addProperty("schemaVersion", 1);
-        root.addProperty("urlPattern", "{endpoint}/{repo}/resolve/{revision}/{path}");
-        root.add("models", models);
-        ModelManifest manifest = ModelManifest.parse(root.toString(), "cloning test manifest");
+        ModelManifest manifest = ModelManifest.parse(FakeHubServer.manifest(models).toString(), "cloning test manifest");
 
         VoicePreset golden = VoicePreset.load(fixture.resolve("rec_b_v0.npz"));
         Path recording = fixture.resolve("audio/rec_b_16k_mono_s16.wav");
@@ -100,14 +94,10 @@ class HubVoiceCloningTest {
         return out;
     }
 
-    private static JsonObject model(String kind, String repo, Map<String, byte[]> files) throws Exception {
+    private static JsonObject model(String kind, String repo, Map<String, byte[]> files) {
         JsonArray list = new JsonArray();
         for (Map.Entry<String, byte[]> f : files.entrySet()) {
-            JsonObject e = new JsonObject();
-            e.addProperty("path", f.getKey());
-            e.addProperty("size", f.getValue().length);
-            e.addProperty("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(f.getValue())));
-            list.add(e);
+            list.add(FakeHubServer.fileEntry(f.getKey(), f.getValue()));
         }
         JsonObject m = new JsonObject();
         m.addProperty("kind", kind);

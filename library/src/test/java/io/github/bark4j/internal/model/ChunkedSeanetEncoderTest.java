@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import io.github.bark4j.Precision;
+import io.github.bark4j.testing.Diffs;
 import io.github.bark4j.testing.Golden;
 import io.github.bark4j.testing.SharedFiles;
 
@@ -58,15 +59,6 @@ class ChunkedSeanetEncoderTest {
         }
     }
 
-    private static double maxAbsDiff(double[] a, double[] b) {
-        assertEquals(a.length, b.length);
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        }
-        return worst;
-    }
-
     @Test
     void chunksGiveTheWholeRecordingsEmbedding() {
         int hop = 320;
@@ -79,8 +71,8 @@ class ChunkedSeanetEncoderTest {
                 if (!ChunkedSeanetEncoder.applies(fp64.config(), length, chunk)) {
                     continue; // shorter than two chunks: the whole-recording path, compared above by definition
                 }
-                double d64 = maxAbsDiff(whole64, embed(fp64, samples, chunk));
-                double d32 = maxAbsDiff(whole32, embed(fp32, samples, chunk));
+                double d64 = Diffs.maxAbsDiff(whole64, embed(fp64, samples, chunk));
+                double d32 = Diffs.maxAbsDiff(whole32, embed(fp32, samples, chunk));
                 System.out.printf("%d samples in chunks of %d: FP64 off by %.2g, FP32 by %.2g%n", length, chunk, d64, d32);
                 assertTrue(d64 < 1e-12, length + " samples, chunks of " + chunk + ": FP64 off by " + d64);
                 assertTrue(d32 < 1e-5, length + " samples, chunks of " + chunk + ": FP32 off by " + d32);
@@ -115,8 +107,8 @@ class ChunkedSeanetEncoderTest {
             double[] y = Tensors.toDoubles(fp64.withChunkSamples(1280).embed(m.create(both, new Shape(2, 1, samples))));
             double[] ya = embed(fp64, a, 0);
             double[] yb = embed(fp64, b, 0);
-            assertTrue(maxAbsDiff(ya, Arrays.copyOfRange(y, 0, ya.length)) < 1e-12, "row 0");
-            assertTrue(maxAbsDiff(yb, Arrays.copyOfRange(y, ya.length, y.length)) < 1e-12, "row 1");
+            assertTrue(Diffs.maxAbsDiff(ya, Arrays.copyOfRange(y, 0, ya.length)) < 1e-12, "row 0");
+            assertTrue(Diffs.maxAbsDiff(yb, Arrays.copyOfRange(y, ya.length, y.length)) < 1e-12, "row 1");
         }
     }
 

@@ -13,6 +13,7 @@ import io.github.bark4j.Precision;
 import io.github.bark4j.internal.nativ.NativeKernels;
 import io.github.bark4j.internal.nativ.NativeTestSupport;
 import io.github.bark4j.internal.pipeline.Pipeline;
+import io.github.bark4j.testing.Diffs;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,15 +65,6 @@ class NativePassTest {
         return ids;
     }
 
-    private static double maxDiff(double[] a, double[] b) {
-        assertEquals(a.length, b.length);
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            worst = Math.max(worst, Math.abs(a[i] - b[i]));
-        }
-        return worst;
-    }
-
     /**
      * A causal prefill of {@code rows} random prompts of {@code length} positions into a cache,
      * then 4 decode steps on it, by both models. Returns the largest logit difference of the
@@ -93,12 +85,12 @@ class NativePassTest {
                     candidate.forwardCausal(candidate.embed(Tensors.ids(m, ids, rows, length)), b, true));
             assertEquals(rows * out, actual.length);
             assertEquals(a.length(), b.length());
-            double prefill = maxDiff(expected, actual);
+            double prefill = Diffs.maxAbsDiff(expected, actual);
             double steps = 0;
             for (int s = 0; s < 4; s++) {
                 long[] feed = randomIds(random, rows, vocab);
                 // both through the Java step: only the cache contents differ
-                steps = Math.max(steps, maxDiff(reference.decode(m, feed, a, 0, out), reference.decode(m, feed, b, 0, out)));
+                steps = Math.max(steps, Diffs.maxAbsDiff(reference.decode(m, feed, a, 0, out), reference.decode(m, feed, b, 0, out)));
             }
             return new double[] {prefill, steps};
         }
@@ -116,7 +108,7 @@ class NativePassTest {
                 NDArray expected = reference.forwardFine(input, k);
                 NDArray actual = candidate.forwardFine(input, k);
                 assertEquals(expected.getShape(), actual.getShape());
-                worst = Math.max(worst, maxDiff(Tensors.toDoubles(expected), Tensors.toDoubles(actual)));
+                worst = Math.max(worst, Diffs.maxAbsDiff(Tensors.toDoubles(expected), Tensors.toDoubles(actual)));
             }
         }
         return worst;
@@ -156,13 +148,13 @@ class NativePassTest {
                         reference.embed(Tensors.ids(m, ids, 1, 40)), null, true));
                 Gpt g = fast(model.semantic, semantic);
                 double[] actual = Tensors.toDoubles(g.forwardCausal(g.embed(Tensors.ids(m, ids, 1, 40)), null, true));
-                assertTrue(maxDiff(expected, actual) <= 1e-5);
+                assertTrue(Diffs.maxAbsDiff(expected, actual) <= 1e-5);
                 // and every position's logits (lastOnly false: 400k logits, so the FP32 spread of
                 // the Java path itself, about 1.3e-5 between its EAGER and SDPA attention)
                 expected = Tensors.toDoubles(reference.forwardCausal(
                         reference.embed(Tensors.ids(m, ids, 2, 20)), null, false));
                 actual = Tensors.toDoubles(g.forwardCausal(g.embed(Tensors.ids(m, ids, 2, 20)), null, false));
-                double all = maxDiff(expected, actual);
+                double all = Diffs.maxAbsDiff(expected, actual);
                 assertTrue(all <= 2e-5, "every position's logits differ by " + all);
             }
         }
@@ -241,7 +233,7 @@ class NativePassTest {
                     portable = Tensors.toDoubles(g.forwardFine(input, 3));
                     for (int isa = NativeKernels.AVX2; isa <= best; isa++) {
                         NativeKernels.useIsa(isa);
-                        double d = maxDiff(portable, Tensors.toDoubles(g.forwardFine(input, 3)));
+                        double d = Diffs.maxAbsDiff(portable, Tensors.toDoubles(g.forwardFine(input, 3)));
                         System.out.println("fine pass, " + (step.isBf16() ? "BF16" : "FP32") + ", isa " + isa
                                 + " vs portable: " + d);
                         // FP32: the AVX-512 GELU uses the erf formula libtorch vectorises (A&S 7.1.26, error
@@ -257,7 +249,7 @@ class NativePassTest {
                 long[] ids = randomIds(new SplittableRandom(19), 2 * 100, 12096);
                 portable = Tensors.toDoubles(g.forwardCausal(g.embed(Tensors.ids(m, ids, 2, 100)), null, true));
                 NativeKernels.useIsa(best);
-                double d = maxDiff(portable, Tensors.toDoubles(g.forwardCausal(g.embed(Tensors.ids(m, ids, 2, 100)), null, true)));
+                double d = Diffs.maxAbsDiff(portable, Tensors.toDoubles(g.forwardCausal(g.embed(Tensors.ids(m, ids, 2, 100)), null, true)));
                 System.out.println("coarse BF16 prefill, isa " + best + " vs portable: " + d);
                 assertTrue(d <= 0.05, "BF16 coarse prefill differs between instruction sets by " + d);
             }
@@ -278,7 +270,7 @@ class NativePassTest {
                 long[] one = java.util.Arrays.copyOfRange(ids, r * 50, (r + 1) * 50);
                 double[] alone = Tensors.toDoubles(g.forwardCausal(g.embed(Tensors.ids(m, one, 1, 50)), null, true));
                 double[] mine = java.util.Arrays.copyOfRange(both, r * 12096, (r + 1) * 12096);
-                assertTrue(maxDiff(alone, mine) <= 1e-5, "row " + r);
+                assertTrue(Diffs.maxAbsDiff(alone, mine) <= 1e-5, "row " + r);
             }
         }
     }
